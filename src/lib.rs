@@ -1,0 +1,50 @@
+//! newsdesk: feeds in, summarized and related stories out.
+//!
+//! # Layout (one module per stage, in the order data flows)
+//!
+//! ```text
+//!  config ──► daemon / cli ─────────────────────────────────────────────────┐
+//!               │ due feeds                                                 │ schedule
+//!               ▼                                                           ▼
+//!  fetch (HTTP/file, validators, backoff) ─► charset ─► parse (feed-rs) ─► normalize
+//!               │ new entries                                               │
+//!               ▼                                                           │
+//!  pipeline: store item ─► extract (page text) ─► summarize ─► relate ─► topics
+//!               │                                                           │
+//!               ▼                                                           ▼
+//!            store (SQLite, WAL, migrations; the only module with SQL) ─► digest ─► sink
+//! ```
+//!
+//! - [`config`]: the TOML file, validated with file:line:column errors.
+//! - [`fetch`]: HTTP client (conditional GET, size cap, per-host limits) and poll timing / feed health.
+//! - [`charset`]: bytes to text (HTTP header, BOM, XML declaration, `<meta charset>`).
+//! - [`parse`]: feed-rs documents into [`model::Entry`] values.
+//! - [`normalize`]: canonical URLs, HTML to plain text, stable entry identity.
+//! - [`extract`]: the main text of an article page.
+//! - [`summarize`]: extractive summaries.
+//! - [`relate`]: same-event grouping into stories and Related earlier coverage.
+//! - [`topics`]: boolean keyword queries matched on stemmed text.
+//! - [`store`]: every table and every SQL statement.
+//! - [`pipeline`]: one poll of one feed, then processing of the new items.
+//! - [`digest`]: choosing a channel's stories and rendering them; [`digest::Sink`] is where they go.
+//! - [`daemon`]: the long-running loop and clean shutdown.
+//! - [`opml`]: feed list import/export.
+//! - [`cli`]: command-line commands (one file per command group).
+
+pub mod charset;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod digest;
+pub mod duration;
+pub mod extract;
+pub mod fetch;
+pub mod model;
+pub mod normalize;
+pub mod opml;
+pub mod parse;
+pub mod pipeline;
+pub mod relate;
+pub mod store;
+pub mod summarize;
+pub mod topics;

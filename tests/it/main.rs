@@ -1,0 +1,3 @@
+//! One integration-test binary for the whole suite (one link step, shared helpers).
+
+mod support;

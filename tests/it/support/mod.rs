@@ -1,0 +1,2 @@
+//! Shared test helpers: the local HTTP server, temp stores, fixtures.
+#![allow(dead_code)]
