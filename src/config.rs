@@ -1,1 +1,554 @@
-//! (in progress)
+//! The TOML configuration file: types, defaults and validation.
+//!
+//! Every error names the file, line and column, the field (`feed[2].interval`) and what was
+//! expected. Unknown keys are errors, so a typo never silently falls back to a default.
+//! Secrets never live here: the file names environment variables that hold them.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::duration::HumanDuration;
+use crate::schedule::Schedule;
+use crate::topics::Query;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub polling: PollingConfig,
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<FeedConfig>,
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<TopicConfig>,
+    #[serde(default)]
+    pub summarizer: SummarizerConfig,
+    #[serde(default)]
+    pub related: RelatedConfig,
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<ChannelConfig>,
+    #[serde(default)]
+    pub discord: DiscordConfig,
+    /// The directory of the config file: relative paths and `file:` URLs resolve against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// SQLite file, relative to the config file's directory.
+    pub path: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            path: PathBuf::from("newsdesk.db"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollingConfig {
+    pub interval: HumanDuration,
+    pub min_interval: HumanDuration,
+    pub max_interval: HumanDuration,
+    pub timeout: HumanDuration,
+    /// Largest feed or page body accepted, in bytes.
+    pub max_body_size: usize,
+    /// Feeds fetched at the same time.
+    pub concurrency: usize,
+    /// Requests in flight to one host at the same time.
+    pub per_host_concurrency: usize,
+    pub user_agent: String,
+    /// Items older than this are recorded but never announced. "off" announces any age.
+    pub max_item_age: HumanDuration,
+    /// Longest wait between retries of a failing feed.
+    pub backoff_max: HumanDuration,
+    /// A feed failing without a break for this long is marked dead.
+    pub dead_after: HumanDuration,
+    /// Announce the items of a feed's very first fetch (normally they are recorded silently so a
+    /// new feed does not flood the channels with its back catalogue).
+    pub announce_first_fetch: bool,
+    /// Feed content shorter than this (characters) is not "long enough": the page is fetched.
+    pub full_text_min_chars: usize,
+}
+
+impl Default for PollingConfig {
+    fn default() -> Self {
+        PollingConfig {
+            interval: HumanDuration::secs(30 * 60),
+            min_interval: HumanDuration::secs(5 * 60),
+            max_interval: HumanDuration::secs(12 * 3600),
+            timeout: HumanDuration::secs(20),
+            max_body_size: 5 * 1024 * 1024,
+            concurrency: 8,
+            per_host_concurrency: 2,
+            user_agent: concat!("newsdesk/", env!("CARGO_PKG_VERSION")).to_string(),
+            max_item_age: HumanDuration::secs(3 * 86_400),
+            backoff_max: HumanDuration::secs(12 * 3600),
+            dead_after: HumanDuration::secs(7 * 86_400),
+            announce_first_fetch: false,
+            full_text_min_chars: 600,
+        }
+    }
+}
+
+/// Where an item's article text comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FullText {
+    /// The feed's own content when it is long enough, else the fetched page.
+    #[default]
+    Auto,
+    /// Always fetch the page.
+    Always,
+    /// Never fetch pages: the feed's content is all there is.
+    Never,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub interval: Option<HumanDuration>,
+    #[serde(default)]
+    pub full_text: FullText,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    pub query: Query,
+}
+
+impl TopicConfig {
+    pub fn display_title(&self) -> &str {
+        self.title.as_deref().unwrap_or(self.name.get_ref())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SummarizerConfig {
+    pub sentences: usize,
+    pub max_chars: usize,
+}
+
+impl Default for SummarizerConfig {
+    fn default() -> Self {
+        SummarizerConfig {
+            sentences: 3,
+            max_chars: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelatedConfig {
+    /// Related earlier stories shown per story.
+    pub max: usize,
+    /// How far back Related looks.
+    pub window: HumanDuration,
+    /// Coverage further apart than this is never grouped into one story.
+    pub group_window: HumanDuration,
+}
+
+impl Default for RelatedConfig {
+    fn default() -> Self {
+        RelatedConfig {
+            max: 5,
+            window: HumanDuration::secs(180 * 86_400),
+            group_window: HumanDuration::secs(3 * 86_400),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub name: Spanned<String>,
+    /// Discord channel id (a snowflake); absent for terminal-only channels.
+    #[serde(default)]
+    pub discord_channel_id: Option<Spanned<String>>,
+    /// Topic names; empty means every story.
+    #[serde(default)]
+    pub topics: Vec<Spanned<String>>,
+    pub schedule: Schedule,
+    #[serde(default = "default_max_stories")]
+    pub max_stories: usize,
+}
+
+fn default_max_stories() -> usize {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// Name of the environment variable holding the bot token.
+    pub token_env: String,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            token_env: "NEWSDESK_DISCORD_TOKEN".to_string(),
+        }
+    }
+}
+
+/// A config error located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Dotted path of the field, e.g. `feed[2].interval`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.field,
+            self.message
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid { issues: Vec<ConfigIssue> },
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_str_at(&text, path)
+    }
+
+    /// Parses and validates config text as if it were the file at `path`.
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            issues: vec![issue_from_toml(&e, text, path)],
+        })?;
+        config.source = path.to_path_buf();
+        config.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let issues = config.validate(text, path);
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid { issues })
+        }
+    }
+
+    fn validate(&self, text: &str, path: &Path) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut at = |span: std::ops::Range<usize>, field: String, message: String| {
+            let (line, column) = line_col(text, span.start);
+            issues.push(ConfigIssue {
+                file: path.to_path_buf(),
+                line,
+                column,
+                field,
+                message,
+            });
+        };
+        let mut names = HashSet::new();
+        let mut urls = HashSet::new();
+        for (i, feed) in self.feeds.iter().enumerate() {
+            let name = feed.name.get_ref().trim();
+            if name.is_empty() {
+                at(feed.name.span(), format!("feed[{i}].name"), "must not be empty".into());
+            } else if !names.insert(name.to_string()) {
+                at(feed.name.span(), format!("feed[{i}].name"), format!("duplicate feed name {name:?}"));
+            }
+            match self.feed_url(feed) {
+                Ok(url) => {
+                    if !urls.insert(url.to_string()) {
+                        at(feed.url.span(), format!("feed[{i}].url"), format!("duplicate feed URL {url}"));
+                    }
+                }
+                Err(message) => at(feed.url.span(), format!("feed[{i}].url"), message),
+            }
+        }
+        let mut topic_names = HashSet::new();
+        for (i, topic) in self.topics.iter().enumerate() {
+            let name = topic.name.get_ref();
+            if !is_slug(name) {
+                at(
+                    topic.name.span(),
+                    format!("topic[{i}].name"),
+                    format!("{name:?} is not a valid topic name: expected lower-case letters, digits and dashes"),
+                );
+            } else if !topic_names.insert(name.clone()) {
+                at(topic.name.span(), format!("topic[{i}].name"), format!("duplicate topic name {name:?}"));
+            }
+        }
+        let mut channel_names = HashSet::new();
+        for (i, channel) in self.channels.iter().enumerate() {
+            let name = channel.name.get_ref();
+            if !is_slug(name) {
+                at(
+                    channel.name.span(),
+                    format!("channel[{i}].name"),
+                    format!("{name:?} is not a valid channel name: expected lower-case letters, digits and dashes"),
+                );
+            } else if !channel_names.insert(name.clone()) {
+                at(channel.name.span(), format!("channel[{i}].name"), format!("duplicate channel name {name:?}"));
+            }
+            if let Some(id) = &channel.discord_channel_id {
+                let valid = !id.get_ref().is_empty()
+                    && id.get_ref().len() <= 20
+                    && id.get_ref().bytes().all(|b| b.is_ascii_digit());
+                if !valid {
+                    at(
+                        id.span(),
+                        format!("channel[{i}].discord_channel_id"),
+                        format!("{:?} is not a Discord channel id: expected digits, e.g. \"1234567890123456789\"", id.get_ref()),
+                    );
+                }
+            }
+            for (j, topic) in channel.topics.iter().enumerate() {
+                if !self.topics.iter().any(|t| t.name.get_ref() == topic.get_ref()) {
+                    at(
+                        topic.span(),
+                        format!("channel[{i}].topics[{j}]"),
+                        format!("unknown topic {:?}: expected one of the [[topic]] names", topic.get_ref()),
+                    );
+                }
+            }
+            if channel.max_stories == 0 || channel.max_stories > 50 {
+                at(0..0, format!("channel[{i}].max_stories"), "expected 1 to 50".into());
+            }
+        }
+        let p = &self.polling;
+        if p.min_interval > p.max_interval {
+            at(0..0, "polling.min_interval".into(), "must not be larger than polling.max_interval".into());
+        }
+        if p.concurrency == 0 || p.per_host_concurrency == 0 {
+            at(0..0, "polling.concurrency".into(), "concurrency limits must be at least 1".into());
+        }
+        if self.summarizer.sentences == 0 || self.summarizer.max_chars < 80 {
+            at(0..0, "summarizer".into(), "expected sentences >= 1 and max_chars >= 80".into());
+        }
+        if self.related.max > 10 {
+            at(0..0, "related.max".into(), "expected at most 10".into());
+        }
+        issues
+    }
+
+    /// The feed's URL, with `file:` paths resolved against the config file's directory.
+    pub fn feed_url(&self, feed: &FeedConfig) -> Result<Url, String> {
+        resolve_feed_url(feed.url.get_ref(), &self.base_dir)
+    }
+
+    /// The SQLite path, resolved against the config file's directory.
+    pub fn storage_path(&self) -> PathBuf {
+        if self.storage.path.is_absolute() {
+            self.storage.path.clone()
+        } else {
+            self.base_dir.join(&self.storage.path)
+        }
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&TopicConfig> {
+        self.topics.iter().find(|t| t.name.get_ref() == name)
+    }
+
+    pub fn channel(&self, name: &str) -> Option<&ChannelConfig> {
+        self.channels.iter().find(|c| c.name.get_ref() == name)
+    }
+}
+
+/// Resolves a feed URL as written in the config (or given on the command line).
+/// `file:relative/path` is relative to `base_dir`; http(s) URLs must be absolute.
+pub fn resolve_feed_url(raw: &str, base_dir: &Path) -> Result<Url, String> {
+    let raw = raw.trim();
+    if let Some(path) = raw.strip_prefix("file:") {
+        if !path.starts_with('/') {
+            let joined = base_dir.join(path);
+            let absolute = std::path::absolute(&joined)
+                .map_err(|e| format!("cannot resolve {}: {e}", joined.display()))?;
+            return Url::from_file_path(&absolute)
+                .map_err(|()| format!("cannot turn {} into a file URL", absolute.display()));
+        }
+    }
+    let url = Url::parse(raw).map_err(|e| format!("invalid URL {raw:?}: {e}"))?;
+    match url.scheme() {
+        "http" | "https" | "file" => Ok(url),
+        other => Err(format!("unsupported URL scheme {other:?}: expected http, https or file")),
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before.get(line_start..).map(|s| s.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
+fn issue_from_toml(e: &toml::de::Error, text: &str, path: &Path) -> ConfigIssue {
+    let offset = e.span().map(|s| s.start).unwrap_or(0);
+    let (line, column) = line_col(text, offset);
+    ConfigIssue {
+        file: path.to_path_buf(),
+        line,
+        column,
+        field: field_path_at(text, offset),
+        message: e.message().trim().replace('\n', "; "),
+    }
+}
+
+/// The dotted field path at a byte offset, from the nearest table header above it and the key on
+/// its line: `[[feed]]` headers are counted so the third feed is `feed[2]`.
+fn field_path_at(text: &str, offset: usize) -> String {
+    let mut table = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut pos = 0;
+    let mut key = None;
+    for line in text.split_inclusive('\n') {
+        let end = pos + line.len();
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let name = name.trim().to_string();
+            let n = counts.entry(name.clone()).or_insert(0);
+            table = format!("{name}[{n}]");
+            *n += 1;
+        } else if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            table = name.trim().to_string();
+        }
+        if offset < end {
+            if !trimmed.starts_with('[') {
+                key = trimmed
+                    .split_once('=')
+                    .map(|(k, _)| k.trim().trim_matches('"').to_string())
+                    .filter(|k| !k.is_empty());
+            }
+            break;
+        }
+        pos = end;
+    }
+    match (table.is_empty(), key) {
+        (true, Some(k)) => k,
+        (false, Some(k)) => format!("{table}.{k}"),
+        (false, None) => table,
+        (true, None) => "(top level)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_str_at(text, Path::new("/etc/newsdesk/test.toml"))
+    }
+
+    fn issues(text: &str) -> Vec<ConfigIssue> {
+        match load(text) {
+            Err(ConfigError::Invalid { issues }) => issues,
+            other => panic!("expected invalid config, got {other:?}"),
+        }
+    }
+
+    const SCHED: &str = "schedule = \"daily 08:00 UTC\"\n";
+
+    #[test]
+    fn typo_names_file_line_column_and_field() {
+        let text = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/feed\"\n\n[[feed]]\nname = \"b\"\nurl = \"https://b.example/feed\"\nintreval = \"5m\"\n";
+        let i = &issues(text)[0];
+        assert_eq!(i.line, 8);
+        assert_eq!(i.column, 1);
+        assert_eq!(i.field, "feed[1].intreval");
+        assert!(i.message.contains("unknown field"), "{}", i.message);
+        assert!(i.to_string().starts_with("/etc/newsdesk/test.toml:8:1: feed[1].intreval:"));
+    }
+
+    #[test]
+    fn bad_duration_is_located() {
+        let text = "[polling]\ninterval = \"5x\"\n";
+        let i = &issues(text)[0];
+        assert_eq!((i.line, i.field.as_str()), (2, "polling.interval"));
+        assert!(i.message.contains("invalid duration"), "{}", i.message);
+    }
+
+    #[test]
+    fn unknown_topic_in_channel_is_located() {
+        let text = format!(
+            "[[topic]]\nname = \"ai\"\nquery = \"ai\"\n\n[[channel]]\nname = \"c\"\ntopics = [\"ai\", \"nope\"]\n{SCHED}"
+        );
+        let i = &issues(&text)[0];
+        assert_eq!(i.field, "channel[0].topics[1]");
+        assert_eq!((i.line, i.column), (7, 15));
+    }
+
+    #[test]
+    fn relative_file_feed_resolves_against_config_dir() {
+        let text = "[[feed]]\nname = \"demo\"\nurl = \"file:demo/wire.xml\"\n";
+        let config = load(text).unwrap();
+        let url = config.feed_url(&config.feeds[0]).unwrap();
+        assert_eq!(url.as_str(), "file:///etc/newsdesk/demo/wire.xml");
+    }
+
+    #[test]
+    fn rejects_duplicates_and_bad_schemes() {
+        let text = "[[feed]]\nname = \"a\"\nurl = \"ftp://x/feed\"\n[[feed]]\nname = \"a\"\nurl = \"https://x/feed\"\n";
+        let all = issues(text);
+        assert!(all.iter().any(|i| i.field == "feed[0].url" && i.message.contains("scheme")));
+        assert!(all.iter().any(|i| i.field == "feed[1].name" && i.message.contains("duplicate")));
+    }
+
+    #[test]
+    fn empty_config_gets_defaults() {
+        let config = load("").unwrap();
+        assert_eq!(config.related.max, 5);
+        assert_eq!(config.storage_path(), PathBuf::from("/etc/newsdesk/newsdesk.db"));
+    }
+}

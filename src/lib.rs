@@ -23,11 +23,11 @@
 //! - [`extract`]: the main text of an article page.
 //! - [`summarize`]: extractive summaries.
 //! - [`relate`]: same-event grouping into stories and Related earlier coverage.
-//! - [`topics`]: boolean keyword queries matched on stemmed text.
+//! - [`topics`]: boolean keyword queries matched on stemmed text; [`terms`]: the shared word/stem rules.
 //! - [`store`]: every table and every SQL statement.
 //! - [`pipeline`]: one poll of one feed, then processing of the new items.
 //! - [`digest`]: choosing a channel's stories and rendering them; [`digest::Sink`] is where they go.
-//! - [`daemon`]: the long-running loop and clean shutdown.
+//! - [`daemon`]: the long-running loop and clean shutdown; [`schedule`]: when digests are due.
 //! - [`opml`]: feed list import/export.
 //! - [`cli`]: command-line commands (one file per command group).
 
@@ -45,6 +45,8 @@ pub mod opml;
 pub mod parse;
 pub mod pipeline;
 pub mod relate;
+pub mod schedule;
 pub mod store;
 pub mod summarize;
+pub mod terms;
 pub mod topics;

@@ -1,0 +1,236 @@
+//! Items (one article from one feed), their processing results, topic matches and full-text index.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::feeds::{PollRecord, record_poll_in};
+use super::{FeedId, ItemId, Result, Store, StoreError, StoryId, opt_ts, ts_from_sql, ts_to_sql};
+use crate::fetch::schedule::FeedHealth;
+use crate::model::Entry;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRow {
+    pub id: ItemId,
+    pub feed_id: FeedId,
+    pub key: String,
+    pub url: Option<String>,
+    pub title: String,
+    pub author: Option<String>,
+    pub outlet: String,
+    pub published: Timestamp,
+    pub first_seen: Timestamp,
+    pub feed_text: String,
+    pub content_html: Option<String>,
+    pub announce: bool,
+    /// Article text after extraction; `None` until processed.
+    pub text: Option<String>,
+    pub text_source: Option<String>,
+    pub summary: Option<String>,
+    pub story_id: Option<StoryId>,
+    pub processed: Option<Timestamp>,
+}
+
+/// Result of storing one fetched feed document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewItems {
+    pub ids: Vec<ItemId>,
+    pub announced: usize,
+}
+
+/// What processing found out about an item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessedItem<'a> {
+    pub text: &'a str,
+    pub text_source: &'a str,
+    pub summary: &'a str,
+    pub topics: &'a [String],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchHit {
+    pub item_id: ItemId,
+    /// bm25 score: lower is better (SQLite convention).
+    pub score: f64,
+}
+
+const ITEM_COLUMNS: &str = "id, feed_id, key, url, title, author, outlet, published_at, first_seen_at, \
+     feed_text, content_html, announce, text, text_source, summary, story_id, processed_at";
+
+fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+    Ok(ItemRow {
+        id: r.get(0)?,
+        feed_id: r.get(1)?,
+        key: r.get(2)?,
+        url: r.get(3)?,
+        title: r.get(4)?,
+        author: r.get(5)?,
+        outlet: r.get(6)?,
+        published: ts_from_sql(r.get(7)?),
+        first_seen: ts_from_sql(r.get(8)?),
+        feed_text: r.get(9)?,
+        content_html: r.get(10)?,
+        announce: r.get(11)?,
+        text: r.get(12)?,
+        text_source: r.get(13)?,
+        summary: r.get(14)?,
+        story_id: r.get(15)?,
+        processed: opt_ts(r.get(16)?),
+    })
+}
+
+impl Store {
+    /// Stores the entries of one fetched document and the poll's outcome in one transaction, so
+    /// the feed's body hash and validators only advance once its items are safely stored.
+    /// Entries already known (same key, or same canonical URL in the same feed) are skipped: an
+    /// edited title or date never announces an item twice. `announce` decides, per new entry,
+    /// whether it may appear in digests.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_fetched(
+        &mut self,
+        feed_id: FeedId,
+        outlet: &str,
+        entries: &[Entry],
+        announce: &dyn Fn(&Entry) -> bool,
+        record: PollRecord<'_>,
+        health: &FeedHealth,
+        next: Timestamp,
+        now: Timestamp,
+    ) -> Result<NewItems> {
+        let tx = self.conn.transaction()?;
+        let mut out = NewItems::default();
+        {
+            let mut known_key = tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?2")?;
+            let mut known_url = tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND url = ?2")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO items (feed_id, key, url, title, author, outlet, published_at, first_seen_at,
+                     feed_text, content_html, announce)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for entry in entries {
+                if known_key.exists(params![feed_id, entry.key])? {
+                    continue;
+                }
+                if let Some(url) = &entry.url {
+                    if known_url.exists(params![feed_id, url])? {
+                        continue;
+                    }
+                }
+                let announced = announce(entry);
+                let published = entry.published.filter(|p| *p <= now).unwrap_or(now);
+                insert.execute(params![
+                    feed_id,
+                    entry.key,
+                    entry.url,
+                    entry.title,
+                    entry.author,
+                    outlet,
+                    ts_to_sql(published),
+                    ts_to_sql(now),
+                    entry.text,
+                    entry.content_html,
+                    announced
+                ])?;
+                out.ids.push(tx.last_insert_rowid());
+                out.announced += usize::from(announced);
+            }
+        }
+        record_poll_in(&tx, feed_id, record, health, next, now)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub fn item(&self, id: ItemId) -> Result<ItemRow> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
+        self.conn
+            .query_row(&sql, [id], item_from_row)
+            .optional()?
+            .ok_or(StoreError::NotFound { what: "item", id })
+    }
+
+    pub fn item_by_url(&self, url: &str) -> Result<Option<ItemRow>> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE url = ?1 ORDER BY id LIMIT 1");
+        Ok(self.conn.query_row(&sql, [url], item_from_row).optional()?)
+    }
+
+    /// Items stored but not processed yet, oldest first.
+    pub fn pending_items(&self, limit: usize) -> Result<Vec<ItemRow>> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE processed_at IS NULL ORDER BY published_at, id LIMIT ?1"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([limit as i64], item_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn items_of_story(&self, story: StoryId) -> Result<Vec<ItemRow>> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE story_id = ?1 ORDER BY published_at, id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([story], item_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Saves an item's processing results, indexes its text and records its topic matches.
+    pub fn finish_item(&mut self, id: ItemId, done: &ProcessedItem<'_>, now: Timestamp) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, processed_at = ?5 WHERE id = ?1",
+            params![id, done.text, done.text_source, done.summary, ts_to_sql(now)],
+        )?;
+        let title: String = tx.query_row("SELECT title FROM items WHERE id = ?1", [id], |r| r.get(0))?;
+        tx.execute("DELETE FROM items_fts WHERE rowid = ?1", [id])?;
+        tx.execute(
+            "INSERT INTO items_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
+            params![id, title, done.text],
+        )?;
+        tx.execute("DELETE FROM topic_matches WHERE item_id = ?1", [id])?;
+        for topic in done.topics {
+            tx.execute(
+                "INSERT OR IGNORE INTO topic_matches (item_id, topic) VALUES (?1, ?2)",
+                params![id, topic],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Full-text search over processed items; `fts_query` is an FTS5 MATCH expression.
+    /// Title matches weigh three times body matches.
+    pub fn search_items(&self, fts_query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rowid, bm25(items_fts, 3.0, 1.0) AS s FROM items_fts WHERE items_fts MATCH ?1 ORDER BY s LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![fts_query, limit as i64], |r| {
+            Ok(SearchHit {
+                item_id: r.get(0)?,
+                score: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of indexed documents containing each term (porter-stemmed as FTS5 stores them).
+    pub fn doc_frequency(&self, term: &str) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT doc FROM items_vocab WHERE term = ?1")?
+            .query_row([term], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    pub fn indexed_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM items WHERE processed_at IS NOT NULL", [], |r| r.get(0))?)
+    }
+
+    pub fn topics_of_item(&self, id: ItemId) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT topic FROM topic_matches WHERE item_id = ?1 ORDER BY topic")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

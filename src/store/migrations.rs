@@ -1,0 +1,131 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Append only: a released
+//! migration is never edited, a change is a new entry.
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: feeds, items, stories, topics, digests.
+    r#"
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT 'config',
+        active INTEGER NOT NULL DEFAULT 1,
+        title TEXT,
+        site_url TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        status TEXT NOT NULL DEFAULT 'ok',
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        failing_since INTEGER,
+        last_error TEXT,
+        last_success INTEGER,
+        last_attempt INTEGER,
+        next_fetch_at INTEGER NOT NULL DEFAULT 0,
+        seeded INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        lead_item_id INTEGER NOT NULL,
+        published_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        announce INTEGER NOT NULL
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id),
+        key TEXT NOT NULL,
+        url TEXT,
+        title TEXT NOT NULL,
+        author TEXT,
+        outlet TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        first_seen_at INTEGER NOT NULL,
+        feed_text TEXT NOT NULL,
+        content_html TEXT,
+        announce INTEGER NOT NULL,
+        text TEXT,
+        text_source TEXT,
+        summary TEXT,
+        story_id INTEGER REFERENCES stories(id),
+        processed_at INTEGER,
+        UNIQUE (feed_id, key)
+    );
+    CREATE INDEX items_url ON items(url);
+    CREATE INDEX items_story ON items(story_id);
+    CREATE INDEX items_pending ON items(id) WHERE processed_at IS NULL;
+    CREATE INDEX items_published ON items(published_at);
+    CREATE VIRTUAL TABLE items_fts USING fts5(
+        title, body,
+        content = '', contentless_delete = 1,
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE items_vocab USING fts5vocab(items_fts, 'row');
+    CREATE TABLE story_related (
+        story_id INTEGER NOT NULL REFERENCES stories(id),
+        rank INTEGER NOT NULL,
+        related_story_id INTEGER NOT NULL REFERENCES stories(id),
+        score REAL NOT NULL,
+        PRIMARY KEY (story_id, rank)
+    );
+    CREATE TABLE term_df (
+        term TEXT PRIMARY KEY,
+        df INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE topic_matches (
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        topic TEXT NOT NULL,
+        PRIMARY KEY (item_id, topic)
+    );
+    CREATE INDEX topic_matches_topic ON topic_matches(topic);
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        sent_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE TABLE digest_stories (
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        story_id INTEGER NOT NULL REFERENCES stories(id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (digest_id, story_id)
+    );
+    CREATE INDEX digest_stories_story ON digest_stories(story_id);
+    CREATE TABLE channel_state (
+        channel TEXT PRIMARY KEY,
+        last_digest_at INTEGER,
+        paused_reason TEXT
+    );
+    "#,
+];
+
+/// The schema version this build knows.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > CURRENT_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            known: CURRENT_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.pragma_update(None, "user_version", version))
+            .map_err(|source| StoreError::Migration { version, source })?;
+        tx.commit()?;
+        tracing::info!(version, "database schema migrated");
+    }
+    Ok(())
+}
