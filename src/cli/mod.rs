@@ -1,5 +1,101 @@
-//! (in progress)
+//! The command line: one file per command group. Handlers load the config, call the library and
+//! print; errors get context here (anyhow) and become a non-zero exit.
+
+mod check;
+mod feeds;
+mod lookup;
+mod relate;
+mod run;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(name = "newsdesk", version, about = "A news desk that never sleeps: feeds in, summarized and related stories out.")]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, short, global = true, env = "NEWSDESK_CONFIG", default_value = "newsdesk.toml")]
+    pub config: PathBuf,
+    /// Log filter, RUST_LOG style (e.g. "info", "newsdesk=debug"). Default: RUST_LOG, else "warn".
+    #[arg(long, global = true)]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the desk: poll feeds when due, process new items, send digests on schedule.
+    Run(run::RunArgs),
+    /// Validate the config and print what would run.
+    Check,
+    /// Poll due feeds once and process new items (no digests).
+    Poll(run::PollArgs),
+    /// Compose a channel's next digest now.
+    Digest(run::DigestArgs),
+    /// List feeds with their health, import or export OPML.
+    Feeds(feeds::FeedsArgs),
+    /// The Related list for a stored story (by URL or story id).
+    Related(lookup::RelatedArgs),
+    /// Full-text search over stored stories.
+    Search(lookup::SearchArgs),
+    /// Batch: group articles into stories and list Related earlier ones (JSON lines).
+    Relate(relate::RelateArgs),
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    init_logging(cli.log.as_deref());
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: Option<&str>) {
+    let filter = filter
+        .map(str::to_string)
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "warn".to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Check => check::run(&cli.config),
+        Command::Relate(args) => relate::run(args).map(|()| ExitCode::SUCCESS),
+        command => {
+            let config = load_config(&cli.config)?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async move {
+                match command {
+                    Command::Run(args) => run::run(config, args).await,
+                    Command::Poll(args) => run::poll(config, args).await,
+                    Command::Digest(args) => run::digest(config, args).await,
+                    Command::Feeds(args) => feeds::run(config, args).await,
+                    Command::Related(args) => lookup::related(config, args),
+                    Command::Search(args) => lookup::search(config, args),
+                    Command::Check | Command::Relate(_) => unreachable!("handled above"),
+                }
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub(crate) fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -1,0 +1,58 @@
+//! `newsdesk check`: validate the config and show what would run.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::{Config, ConfigError};
+
+pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(ConfigError::Invalid { issues }) => {
+            for issue in &issues {
+                eprintln!("{issue}");
+            }
+            eprintln!("{} error(s) in {}", issues.len(), path.display());
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let p = &config.polling;
+    println!("config {} is valid", path.display());
+    println!("storage: {}", config.storage_path().display());
+    println!(
+        "polling: every {} (min {}, max {}), timeout {}, {} at once ({} per host), items older than {} not announced",
+        p.interval, p.min_interval, p.max_interval, p.timeout, p.concurrency, p.per_host_concurrency, p.max_item_age
+    );
+    println!("feeds ({}):", config.feeds.len());
+    for feed in &config.feeds {
+        let url = config.feed_url(feed).map(|u| u.to_string()).unwrap_or_default();
+        let interval = feed.interval.unwrap_or(p.interval);
+        println!("  {} <{}> every {}, full text {:?}", feed.name.get_ref(), url, interval, feed.full_text);
+    }
+    println!("topics ({}):", config.topics.len());
+    for topic in &config.topics {
+        println!("  {} ({}): {}", topic.name.get_ref(), topic.display_title(), topic.query);
+    }
+    println!("channels ({}):", config.channels.len());
+    for channel in &config.channels {
+        let topics: Vec<&str> = channel.topics.iter().map(|t| t.get_ref().as_str()).collect();
+        let target = channel
+            .discord_channel_id
+            .as_ref()
+            .map(|id| format!("Discord channel {}", id.get_ref()))
+            .unwrap_or_else(|| "terminal only".to_string());
+        println!(
+            "  {} → {}: {}, up to {} stories, topics: {}",
+            channel.name.get_ref(),
+            target,
+            channel.schedule,
+            channel.max_stories,
+            if topics.is_empty() { "all".to_string() } else { topics.join(", ") }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,116 @@
+//! `related URL-OR-ID` and `search QUERY`: reading the store.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::run::open_desk;
+use crate::config::Config;
+use crate::digest::{self, render};
+use crate::store::{Store, StoryId};
+
+#[derive(Debug, clap::Args)]
+pub struct RelatedArgs {
+    /// An article URL or a story id.
+    pub target: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Words to find (all of them must occur; "quoted phrases" allowed).
+    pub query: Vec<String>,
+    /// Only stories from the last N days.
+    #[arg(long)]
+    pub days: Option<u32>,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+}
+
+pub fn related(config: Config, args: &RelatedArgs) -> anyhow::Result<()> {
+    let max = config.related.max;
+    let desk = open_desk(config)?;
+    let store = desk.store();
+    let story = find_story(&store, &args.target)?;
+    let view = digest::story_view(&store, story, max)?;
+    println!("{}", render::story_block(&view));
+    if view.related.is_empty() {
+        println!("(no related earlier stories)");
+    }
+    Ok(())
+}
+
+fn find_story(store: &Store, target: &str) -> anyhow::Result<StoryId> {
+    if let Ok(id) = target.parse::<i64>() {
+        return Ok(store.story(id)?.id);
+    }
+    let canonical = crate::normalize::canonical_url(target, None)
+        .ok_or_else(|| anyhow::anyhow!("{target:?} is neither a story id nor a URL"))?;
+    let item = store
+        .item_by_url(&canonical)?
+        .ok_or_else(|| anyhow::anyhow!("no stored story has the URL {canonical}"))?;
+    item.story_id
+        .ok_or_else(|| anyhow::anyhow!("{canonical} is stored but not processed yet; run `newsdesk poll` first"))
+}
+
+/// An FTS5 expression requiring every word (or quoted phrase) of a user's query, with FTS5
+/// syntax characters neutralized.
+pub fn fts_all_of(query: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for (i, chunk) in query.split('"').enumerate() {
+        let words: Vec<String> = crate::terms::words(chunk).collect();
+        if words.is_empty() {
+            continue;
+        }
+        if i % 2 == 1 {
+            parts.push(format!("\"{}\"", words.join(" ")));
+        } else {
+            parts.extend(words.into_iter().map(|w| format!("\"{w}\"")));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
+pub fn search(config: Config, args: &SearchArgs) -> anyhow::Result<()> {
+    let text = args.query.join(" ");
+    let Some(expr) = fts_all_of(&text) else {
+        anyhow::bail!("the query has no words to search for");
+    };
+    let max = config.related.max;
+    let desk = open_desk(config)?;
+    let store = desk.store();
+    let since = args
+        .days
+        .map(|d| Timestamp::now() - SignedDuration::from_hours(i64::from(d) * 24));
+    let mut stories: Vec<(Timestamp, StoryId)> = Vec::new();
+    for hit in store.search_items(&expr, 200)? {
+        let item = store.item(hit.item_id)?;
+        let Some(story) = item.story_id else { continue };
+        if since.is_some_and(|s| item.published < s) || stories.iter().any(|(_, id)| *id == story) {
+            continue;
+        }
+        stories.push((store.story(story)?.published, story));
+    }
+    stories.sort_by(|a, b| b.0.cmp(&a.0));
+    if stories.is_empty() {
+        println!("no stories match {text:?}");
+    }
+    for (_, story) in stories.into_iter().take(args.limit) {
+        let view = digest::story_view(&store, story, max)?;
+        println!("{}\n", render::story_block(&view));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_all_of;
+
+    #[test]
+    fn user_queries_cannot_inject_fts_syntax() {
+        assert_eq!(fts_all_of("NSF budget").as_deref(), Some("\"nsf\" AND \"budget\""));
+        assert_eq!(
+            fts_all_of("\"export controls\" china*").as_deref(),
+            Some("\"export controls\" AND \"china\"")
+        );
+        assert_eq!(fts_all_of("\"\" ( OR"), Some("\"or\"".to_string()));
+        assert_eq!(fts_all_of("  ***  "), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! Digests: which stories a channel gets next, what each story shows, and where it goes.
+//!
+//! [`compose`] reads the store into plain [`Digest`] values; [`render`] turns them into the exact
+//! messages that are posted; a [`Sink`] delivers them (the terminal here, Discord later).
+
+pub mod render;
+pub mod sink;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::config::{ChannelConfig, Config};
+use crate::store::{ItemRow, Result, Store, StoryId};
+
+pub use sink::{Sink, SinkError, TerminalSink};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Digest {
+    pub channel: String,
+    pub generated_at: Timestamp,
+    pub stories: Vec<StoryView>,
+}
+
+/// One story as a reader sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoryView {
+    pub story_id: StoryId,
+    pub title: String,
+    pub outlet: String,
+    pub published: Timestamp,
+    pub url: Option<String>,
+    pub summary: String,
+    /// Other outlets reporting the same event.
+    pub also_covered_by: Vec<Coverage>,
+    /// Earlier stories on the same subject, best first.
+    pub related: Vec<RelatedView>,
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    pub outlet: String,
+    pub title: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelatedView {
+    pub story_id: StoryId,
+    pub title: String,
+    pub outlet: String,
+    pub published: Timestamp,
+    pub url: Option<String>,
+    /// One line about it: the first sentence of its summary.
+    pub line: String,
+}
+
+/// The next digest of `channel`: announceable stories matching its topics that it has not been
+/// sent, newest first, at most `max_stories`. Stories older than `polling.max_item_age` are left
+/// out (all ages when that is off).
+pub fn compose(store: &Store, config: &Config, channel: &ChannelConfig, now: Timestamp) -> Result<Digest> {
+    let topics: Vec<String> = channel.topics.iter().map(|t| t.get_ref().clone()).collect();
+    let max_age = config.polling.max_item_age;
+    let since = if max_age.is_zero() {
+        Timestamp::UNIX_EPOCH
+    } else {
+        now - max_age.as_span()
+    };
+    let name = channel.name.get_ref();
+    let rows = store.unposted_stories(name, &topics, since, channel.max_stories)?;
+    let mut stories = Vec::with_capacity(rows.len());
+    for row in rows {
+        stories.push(story_view(store, row.id, config.related.max)?);
+    }
+    Ok(Digest {
+        channel: name.clone(),
+        generated_at: now,
+        stories,
+    })
+}
+
+/// Everything shown for one story: lead item, other coverage, Related list.
+pub fn story_view(store: &Store, story: StoryId, max_related: usize) -> Result<StoryView> {
+    let row = store.story(story)?;
+    let items = store.items_of_story(story)?;
+    let lead = match items.iter().find(|i| i.id == row.lead_item_id) {
+        Some(lead) => lead.clone(),
+        None => store.item(row.lead_item_id)?,
+    };
+    let mut also: Vec<Coverage> = Vec::new();
+    for item in items.iter().filter(|i| i.id != lead.id && i.outlet != lead.outlet) {
+        if !also.iter().any(|c| c.outlet == item.outlet) {
+            also.push(Coverage {
+                outlet: item.outlet.clone(),
+                title: item.title.clone(),
+                url: item.url.clone(),
+            });
+        }
+    }
+    let mut related = Vec::new();
+    for link in store.related_of(story)?.into_iter().take(max_related) {
+        let other = store.story(link.story_id)?;
+        let head = store.item(other.lead_item_id)?;
+        related.push(RelatedView {
+            story_id: other.id,
+            line: first_sentence(head.summary.as_deref().unwrap_or(&head.feed_text)),
+            title: head.title,
+            outlet: head.outlet,
+            published: other.published,
+            url: head.url,
+        });
+    }
+    let mut topics = Vec::new();
+    for item in &items {
+        for t in store.topics_of_item(item.id)? {
+            if !topics.contains(&t) {
+                topics.push(t);
+            }
+        }
+    }
+    Ok(StoryView {
+        story_id: story,
+        summary: summary_of(&lead),
+        title: lead.title,
+        outlet: lead.outlet,
+        published: row.published,
+        url: lead.url,
+        also_covered_by: also,
+        related,
+        topics,
+    })
+}
+
+fn summary_of(item: &ItemRow) -> String {
+    match item.summary.as_deref() {
+        Some(s) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => crate::summarize::summarize(Some(&item.title), &item.feed_text, Default::default()),
+    }
+}
+
+/// The first sentence of a summary (or its first 160 characters), for one-line mentions.
+fn first_sentence(text: &str) -> String {
+    let text = text.trim();
+    let end = text
+        .char_indices()
+        .find(|&(i, c)| {
+            matches!(c, '.' | '!' | '?')
+                && text[i + c.len_utf8()..].starts_with(' ')
+                && i > 20
+        })
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(text.len());
+    render::truncate_words(&text[..end], 160)
+}
+
+/// Whether a channel's schedule has a slot due: the first slot after its last digest (or after
+/// `first_seen` when it never had one) has passed. A daemon that was down for several slots
+/// sends one digest, not one per missed slot.
+pub fn is_due(channel: &ChannelConfig, last_digest: Option<Timestamp>, first_seen: Timestamp, now: Timestamp) -> bool {
+    let from = last_digest.unwrap_or(first_seen);
+    channel.schedule.next_after(from) <= now
+}
+
+/// How long until `channel`'s next slot after `from`.
+pub fn until_next(channel: &ChannelConfig, from: Timestamp, now: Timestamp) -> SignedDuration {
+    channel.schedule.next_after(from).duration_since(now)
+}
