@@ -296,14 +296,26 @@ impl Config {
         for (i, feed) in self.feeds.iter().enumerate() {
             let name = feed.name.get_ref().trim();
             if name.is_empty() {
-                at(feed.name.span(), format!("feed[{i}].name"), "must not be empty".into());
+                at(
+                    feed.name.span(),
+                    format!("feed[{i}].name"),
+                    "must not be empty".into(),
+                );
             } else if !names.insert(name.to_string()) {
-                at(feed.name.span(), format!("feed[{i}].name"), format!("duplicate feed name {name:?}"));
+                at(
+                    feed.name.span(),
+                    format!("feed[{i}].name"),
+                    format!("duplicate feed name {name:?}"),
+                );
             }
             match self.feed_url(feed) {
                 Ok(url) => {
                     if !urls.insert(url.to_string()) {
-                        at(feed.url.span(), format!("feed[{i}].url"), format!("duplicate feed URL {url}"));
+                        at(
+                            feed.url.span(),
+                            format!("feed[{i}].url"),
+                            format!("duplicate feed URL {url}"),
+                        );
                     }
                 }
                 Err(message) => at(feed.url.span(), format!("feed[{i}].url"), message),
@@ -316,10 +328,16 @@ impl Config {
                 at(
                     topic.name.span(),
                     format!("topic[{i}].name"),
-                    format!("{name:?} is not a valid topic name: expected lower-case letters, digits and dashes"),
+                    format!(
+                        "{name:?} is not a valid topic name: expected lower-case letters, digits and dashes"
+                    ),
                 );
             } else if !topic_names.insert(name.clone()) {
-                at(topic.name.span(), format!("topic[{i}].name"), format!("duplicate topic name {name:?}"));
+                at(
+                    topic.name.span(),
+                    format!("topic[{i}].name"),
+                    format!("duplicate topic name {name:?}"),
+                );
             }
         }
         let mut channel_names = HashSet::new();
@@ -329,10 +347,16 @@ impl Config {
                 at(
                     channel.name.span(),
                     format!("channel[{i}].name"),
-                    format!("{name:?} is not a valid channel name: expected lower-case letters, digits and dashes"),
+                    format!(
+                        "{name:?} is not a valid channel name: expected lower-case letters, digits and dashes"
+                    ),
                 );
             } else if !channel_names.insert(name.clone()) {
-                at(channel.name.span(), format!("channel[{i}].name"), format!("duplicate channel name {name:?}"));
+                at(
+                    channel.name.span(),
+                    format!("channel[{i}].name"),
+                    format!("duplicate channel name {name:?}"),
+                );
             }
             if let Some(id) = &channel.discord_channel_id {
                 let valid = !id.get_ref().is_empty()
@@ -342,32 +366,58 @@ impl Config {
                     at(
                         id.span(),
                         format!("channel[{i}].discord_channel_id"),
-                        format!("{:?} is not a Discord channel id: expected digits, e.g. \"1234567890123456789\"", id.get_ref()),
+                        format!(
+                            "{:?} is not a Discord channel id: expected digits, e.g. \"1234567890123456789\"",
+                            id.get_ref()
+                        ),
                     );
                 }
             }
             for (j, topic) in channel.topics.iter().enumerate() {
-                if !self.topics.iter().any(|t| t.name.get_ref() == topic.get_ref()) {
+                if !self
+                    .topics
+                    .iter()
+                    .any(|t| t.name.get_ref() == topic.get_ref())
+                {
                     at(
                         topic.span(),
                         format!("channel[{i}].topics[{j}]"),
-                        format!("unknown topic {:?}: expected one of the [[topic]] names", topic.get_ref()),
+                        format!(
+                            "unknown topic {:?}: expected one of the [[topic]] names",
+                            topic.get_ref()
+                        ),
                     );
                 }
             }
             if channel.max_stories == 0 || channel.max_stories > 50 {
-                at(0..0, format!("channel[{i}].max_stories"), "expected 1 to 50".into());
+                at(
+                    0..0,
+                    format!("channel[{i}].max_stories"),
+                    "expected 1 to 50".into(),
+                );
             }
         }
         let p = &self.polling;
         if p.min_interval > p.max_interval {
-            at(0..0, "polling.min_interval".into(), "must not be larger than polling.max_interval".into());
+            at(
+                0..0,
+                "polling.min_interval".into(),
+                "must not be larger than polling.max_interval".into(),
+            );
         }
         if p.concurrency == 0 || p.per_host_concurrency == 0 {
-            at(0..0, "polling.concurrency".into(), "concurrency limits must be at least 1".into());
+            at(
+                0..0,
+                "polling.concurrency".into(),
+                "concurrency limits must be at least 1".into(),
+            );
         }
         if self.summarizer.sentences == 0 || self.summarizer.max_chars < 80 {
-            at(0..0, "summarizer".into(), "expected sentences >= 1 and max_chars >= 80".into());
+            at(
+                0..0,
+                "summarizer".into(),
+                "expected sentences >= 1 and max_chars >= 80".into(),
+            );
         }
         if self.related.max > 10 {
             at(0..0, "related.max".into(), "expected at most 10".into());
@@ -402,26 +452,29 @@ impl Config {
 /// `file:relative/path` is relative to `base_dir`; http(s) URLs must be absolute.
 pub fn resolve_feed_url(raw: &str, base_dir: &Path) -> Result<Url, String> {
     let raw = raw.trim();
-    if let Some(path) = raw.strip_prefix("file:") {
-        if !path.starts_with('/') {
-            let joined = base_dir.join(path);
-            let absolute = std::path::absolute(&joined)
-                .map_err(|e| format!("cannot resolve {}: {e}", joined.display()))?;
-            return Url::from_file_path(&absolute)
-                .map_err(|()| format!("cannot turn {} into a file URL", absolute.display()));
-        }
+    if let Some(path) = raw.strip_prefix("file:")
+        && !path.starts_with('/')
+    {
+        let joined = base_dir.join(path);
+        let absolute = std::path::absolute(&joined)
+            .map_err(|e| format!("cannot resolve {}: {e}", joined.display()))?;
+        return Url::from_file_path(&absolute)
+            .map_err(|()| format!("cannot turn {} into a file URL", absolute.display()));
     }
     let url = Url::parse(raw).map_err(|e| format!("invalid URL {raw:?}: {e}"))?;
     match url.scheme() {
         "http" | "https" | "file" => Ok(url),
-        other => Err(format!("unsupported URL scheme {other:?}: expected http, https or file")),
+        other => Err(format!(
+            "unsupported URL scheme {other:?}: expected http, https or file"
+        )),
     }
 }
 
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -430,7 +483,11 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = before.get(line_start..).map(|s| s.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .get(line_start..)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -456,7 +513,10 @@ fn field_path_at(text: &str, offset: usize) -> String {
     for line in text.split_inclusive('\n') {
         let end = pos + line.len();
         let trimmed = line.trim();
-        if let Some(name) = trimmed.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+        if let Some(name) = trimmed
+            .strip_prefix("[[")
+            .and_then(|r| r.split("]]").next())
+        {
             let name = name.trim().to_string();
             let n = counts.entry(name.clone()).or_insert(0);
             table = format!("{name}[{n}]");
@@ -508,7 +568,10 @@ mod tests {
         assert_eq!(i.column, 1);
         assert_eq!(i.field, "feed[1].intreval");
         assert!(i.message.contains("unknown field"), "{}", i.message);
-        assert!(i.to_string().starts_with("/etc/newsdesk/test.toml:8:1: feed[1].intreval:"));
+        assert!(
+            i.to_string()
+                .starts_with("/etc/newsdesk/test.toml:8:1: feed[1].intreval:")
+        );
     }
 
     #[test]
@@ -541,14 +604,23 @@ mod tests {
     fn rejects_duplicates_and_bad_schemes() {
         let text = "[[feed]]\nname = \"a\"\nurl = \"ftp://x/feed\"\n[[feed]]\nname = \"a\"\nurl = \"https://x/feed\"\n";
         let all = issues(text);
-        assert!(all.iter().any(|i| i.field == "feed[0].url" && i.message.contains("scheme")));
-        assert!(all.iter().any(|i| i.field == "feed[1].name" && i.message.contains("duplicate")));
+        assert!(
+            all.iter()
+                .any(|i| i.field == "feed[0].url" && i.message.contains("scheme"))
+        );
+        assert!(
+            all.iter()
+                .any(|i| i.field == "feed[1].name" && i.message.contains("duplicate"))
+        );
     }
 
     #[test]
     fn empty_config_gets_defaults() {
         let config = load("").unwrap();
         assert_eq!(config.related.max, 5);
-        assert_eq!(config.storage_path(), PathBuf::from("/etc/newsdesk/newsdesk.db"));
+        assert_eq!(
+            config.storage_path(),
+            PathBuf::from("/etc/newsdesk/newsdesk.db")
+        );
     }
 }

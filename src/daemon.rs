@@ -88,7 +88,11 @@ async fn send_recorded<S: Sink>(
 }
 
 /// Re-sends digests recorded as pending (a failed post, or a crash mid-send).
-pub async fn retry_pending<S: Sink>(desk: &Desk, sink: &S, now: Timestamp) -> Result<usize, PipelineError> {
+pub async fn retry_pending<S: Sink>(
+    desk: &Desk,
+    sink: &S,
+    now: Timestamp,
+) -> Result<usize, PipelineError> {
     let pending: Vec<DigestRecord> = desk.store().pending_digests()?;
     let mut sent = 0;
     for record in pending {
@@ -159,7 +163,10 @@ pub async fn run<S: Sink>(
             retry_pending(&desk, sink, now).await?;
         }
         for channel in &desk.config.channels {
-            let last = desk.store().channel_state(channel.name.get_ref())?.last_digest_at;
+            let last = desk
+                .store()
+                .channel_state(channel.name.get_ref())?
+                .last_digest_at;
             if digest::is_due(channel, last, started, clock.now()) {
                 deliver(&desk, channel, sink, clock.now(), options.dry_run).await?;
             }
@@ -182,7 +189,10 @@ fn next_wake(desk: &Desk, started: Timestamp, now: Timestamp) -> Result<Duration
         wake = wake.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
     }
     for channel in &desk.config.channels {
-        let last = desk.store().channel_state(channel.name.get_ref())?.last_digest_at;
+        let last = desk
+            .store()
+            .channel_state(channel.name.get_ref())?
+            .last_digest_at;
         let until = digest::until_next(channel, last.unwrap_or(started), now);
         wake = wake.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
     }

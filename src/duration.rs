@@ -26,7 +26,9 @@ impl HumanDuration {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid duration {input:?}: expected a number and a unit (s, m, h, d, w), e.g. \"15m\", \"1h30m\", \"7d\"")]
+#[error(
+    "invalid duration {input:?}: expected a number and a unit (s, m, h, d, w), e.g. \"15m\", \"1h30m\", \"7d\""
+)]
 pub struct DurationError {
     pub input: String,
 }
@@ -46,7 +48,9 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
     let mut total: u64 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(err());
         }

@@ -37,8 +37,14 @@ pub enum PollOutcome {
     /// 304, or the same bytes as last time: nothing parsed.
     Unchanged,
     /// Parsed and stored: `new` items, of which `announced` may appear in digests.
-    Updated { new: usize, announced: usize },
-    Failed { error: String, status: FeedStatus },
+    Updated {
+        new: usize,
+        announced: usize,
+    },
+    Failed {
+        error: String,
+        status: FeedStatus,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,7 +138,9 @@ impl Desk {
             feeds: due.len(),
             ..PollSummary::default()
         };
-        let limit = Arc::new(tokio::sync::Semaphore::new(self.config.polling.concurrency.max(1)));
+        let limit = Arc::new(tokio::sync::Semaphore::new(
+            self.config.polling.concurrency.max(1),
+        ));
         let mut tasks = JoinSet::new();
         for feed in due {
             let desk = Arc::clone(self);
@@ -144,7 +152,9 @@ impl Desk {
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let Ok((feed, outcome)) = joined else { continue };
+            let Ok((feed, outcome)) = joined else {
+                continue;
+            };
             let outcome = outcome?;
             on_done(&feed, &outcome);
             match outcome {
@@ -162,21 +172,30 @@ impl Desk {
 
     /// Polls one feed and stores what is new. Fetch and parse failures are recorded in the
     /// feed's health (and returned as `Failed`), never lost or raised.
-    pub async fn poll_feed(&self, feed: &FeedRow, now: Timestamp) -> Result<PollOutcome, PipelineError> {
-        let feed_interval = self.feed_config(&feed.url).and_then(|f| f.interval).map(|d| d.get());
+    pub async fn poll_feed(
+        &self,
+        feed: &FeedRow,
+        now: Timestamp,
+    ) -> Result<PollOutcome, PipelineError> {
+        let feed_interval = self
+            .feed_config(&feed.url)
+            .and_then(|f| f.interval)
+            .map(|d| d.get());
         let url = match Url::parse(&feed.url) {
             Ok(url) => url,
             Err(e) => return self.fail(feed, &format!("invalid URL: {e}"), None, now),
         };
         let fetched = match self.fetcher.get(&url, &feed.validators).await {
             Ok(FetchOutcome::NotModified { hints }) => {
-                let (health, next) = schedule::after_success(&self.policy, feed_interval, &hints, None, now);
+                let (health, next) =
+                    schedule::after_success(&self.policy, feed_interval, &hints, None, now);
                 let record = PollRecord::Success {
                     validators: &feed.validators,
                     body_hash: None,
                     meta: None,
                 };
-                self.store().record_poll(feed.id, record, &health, next, now)?;
+                self.store()
+                    .record_poll(feed.id, record, &health, next, now)?;
                 return Ok(PollOutcome::Unchanged);
             }
             Ok(FetchOutcome::Fetched(fetched)) => fetched,
@@ -184,21 +203,31 @@ impl Desk {
         };
         let hash = hex(&Sha256::digest(&fetched.body));
         if feed.body_hash.as_deref() == Some(hash.as_str()) {
-            let (health, next) = schedule::after_success(&self.policy, feed_interval, &fetched.hints, None, now);
+            let (health, next) =
+                schedule::after_success(&self.policy, feed_interval, &fetched.hints, None, now);
             let record = PollRecord::Success {
                 validators: &fetched.validators,
                 body_hash: Some(&hash),
                 meta: None,
             };
-            self.store().record_poll(feed.id, record, &health, next, now)?;
+            self.store()
+                .record_poll(feed.id, record, &health, next, now)?;
             return Ok(PollOutcome::Unchanged);
         }
-        let parsed = match parse::parse_feed(&fetched.body, fetched.content_type.as_deref(), Some(&fetched.final_url)) {
+        let parsed = match parse::parse_feed(
+            &fetched.body,
+            fetched.content_type.as_deref(),
+            Some(&fetched.final_url),
+        ) {
             Ok(parsed) => parsed,
             Err(e) => return self.fail(feed, &e.to_string(), None, now),
         };
-        let ttl = parsed.meta.ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
-        let (health, next) = schedule::after_success(&self.policy, feed_interval, &fetched.hints, ttl, now);
+        let ttl = parsed
+            .meta
+            .ttl_minutes
+            .map(|m| Duration::from_secs(u64::from(m) * 60));
+        let (health, next) =
+            schedule::after_success(&self.policy, feed_interval, &fetched.hints, ttl, now);
         let announce_all = feed.seeded || self.config.polling.announce_first_fetch;
         let max_age = self.config.polling.max_item_age;
         let oldest = (!max_age.is_zero()).then(|| now - max_age.as_span());
@@ -238,9 +267,11 @@ impl Desk {
         retry_after: Option<Duration>,
         now: Timestamp,
     ) -> Result<PollOutcome, PipelineError> {
-        let (health, next) = schedule::after_failure(&self.policy, &feed.health, error, retry_after, now);
+        let (health, next) =
+            schedule::after_failure(&self.policy, &feed.health, error, retry_after, now);
         tracing::warn!(feed = %feed.name, url = %feed.url, status = health.status.as_str(), %error, "feed poll failed");
-        self.store().record_poll(feed.id, PollRecord::Failure, &health, next, now)?;
+        self.store()
+            .record_poll(feed.id, PollRecord::Failure, &health, next, now)?;
         Ok(PollOutcome::Failed {
             error: error.to_string(),
             status: health.status,
@@ -267,13 +298,22 @@ impl Desk {
 
     /// Where an item's text comes from, per the feed's `full_text` setting.
     fn needs_page(&self, item: &ItemRow) -> bool {
-        let feed_url = self.store().feed(item.feed_id).map(|f| f.url).unwrap_or_default();
-        let policy = self.feed_config(&feed_url).map(|f| f.full_text).unwrap_or_default();
+        let feed_url = self
+            .store()
+            .feed(item.feed_id)
+            .map(|f| f.url)
+            .unwrap_or_default();
+        let policy = self
+            .feed_config(&feed_url)
+            .map(|f| f.full_text)
+            .unwrap_or_default();
         item.url.is_some()
             && match policy {
                 FullText::Never => false,
                 FullText::Always => true,
-                FullText::Auto => item.feed_text.chars().count() < self.config.polling.full_text_min_chars,
+                FullText::Auto => {
+                    item.feed_text.chars().count() < self.config.polling.full_text_min_chars
+                }
             }
     }
 
@@ -286,7 +326,9 @@ impl Desk {
             if !self.needs_page(item) {
                 continue;
             }
-            let Some(url) = item.url.clone() else { continue };
+            let Some(url) = item.url.clone() else {
+                continue;
+            };
             let cached = self
                 .store()
                 .item_by_url(&url)
@@ -310,7 +352,12 @@ impl Desk {
         out
     }
 
-    fn process_item(&self, item: &ItemRow, page: Option<String>, now: Timestamp) -> Result<(), PipelineError> {
+    fn process_item(
+        &self,
+        item: &ItemRow,
+        page: Option<String>,
+        now: Timestamp,
+    ) -> Result<(), PipelineError> {
         let feed_text = item.feed_text.trim();
         let (text, source) = match page {
             Some(page) if page.chars().count() > feed_text.chars().count() => (page, "page"),
@@ -361,7 +408,11 @@ async fn fetch_page_text(fetcher: &Fetcher, url: &str) -> Option<String> {
     let parsed = Url::parse(url).ok()?;
     match fetcher.get(&parsed, &Default::default()).await {
         Ok(FetchOutcome::Fetched(page)) => {
-            let html = crate::charset::decode(&page.body, page.content_type.as_deref(), crate::charset::DocKind::Html);
+            let html = crate::charset::decode(
+                &page.body,
+                page.content_type.as_deref(),
+                crate::charset::DocKind::Html,
+            );
             match extract::extract(&html, Some(&page.final_url)) {
                 Ok(found) => Some(found.text),
                 Err(e) => {

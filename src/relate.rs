@@ -67,7 +67,11 @@ fn term_counts(title: &str, text: &str) -> HashMap<String, f64> {
     for stem in terms::content_stems(title) {
         *counts.entry(stem).or_insert(0.0) += 2.0;
     }
-    let lead: String = text.split_whitespace().take(LEAD_WORDS).collect::<Vec<_>>().join(" ");
+    let lead: String = text
+        .split_whitespace()
+        .take(LEAD_WORDS)
+        .collect::<Vec<_>>()
+        .join(" ");
     for stem in terms::content_stems(&lead) {
         *counts.entry(stem).or_insert(0.0) += 1.0;
     }
@@ -109,16 +113,16 @@ pub fn relate_item(
     let counts = term_counts(&item.title, text);
 
     // 1. The same article seen through another feed.
-    if let Some(url) = &item.url {
-        if let Some(story) = story_of_same_url(store, url, item.id)? {
-            store.attach_to_story(item.id, story)?;
-            store.add_document_terms(counts.keys().map(String::as_str))?;
-            return Ok(Relation {
-                story_id: story,
-                joined: true,
-                related: store.related_of(story)?,
-            });
-        }
+    if let Some(url) = &item.url
+        && let Some(story) = story_of_same_url(store, url, item.id)?
+    {
+        store.attach_to_story(item.id, story)?;
+        store.add_document_terms(counts.keys().map(String::as_str))?;
+        return Ok(Relation {
+            story_id: story,
+            joined: true,
+            related: store.related_of(story)?,
+        });
     }
 
     let docs = store.indexed_count()? as f64;
@@ -126,8 +130,10 @@ pub fn relate_item(
     let vector = weigh(&counts, &df, docs);
     let candidates = candidates(store, item, text, &df)?;
 
-    let group_window = SignedDuration::try_from(settings.group_window).unwrap_or(SignedDuration::MAX);
-    let related_window = SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
+    let group_window =
+        SignedDuration::try_from(settings.group_window).unwrap_or(SignedDuration::MAX);
+    let related_window =
+        SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
     let mut best_merge: Option<(f64, StoryId)> = None;
     let mut per_story: HashMap<StoryId, (f64, Timestamp)> = HashMap::new();
     for cand in candidates {
@@ -191,7 +197,11 @@ pub fn relate_item(
     })
 }
 
-fn story_of_same_url(store: &Store, url: &str, item: ItemId) -> Result<Option<StoryId>, StoreError> {
+fn story_of_same_url(
+    store: &Store,
+    url: &str,
+    item: ItemId,
+) -> Result<Option<StoryId>, StoreError> {
     Ok(store
         .item_by_url(url)?
         .filter(|other| other.id != item)
@@ -206,7 +216,11 @@ fn candidates(
     df: &HashMap<String, i64>,
 ) -> Result<Vec<ItemRow>, StoreError> {
     // Query with surface words (FTS applies its own stemmer), ranked by the rarity of their stem.
-    let lead: String = text.split_whitespace().take(LEAD_WORDS).collect::<Vec<_>>().join(" ");
+    let lead: String = text
+        .split_whitespace()
+        .take(LEAD_WORDS)
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut words: Vec<(i64, String)> = terms::words(&item.title)
         .chain(terms::words(&lead))
         .filter(|w| w.chars().count() > 2 && !terms::is_stopword(w))

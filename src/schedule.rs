@@ -23,7 +23,9 @@ pub enum Schedule {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid schedule {input:?}: {reason}; expected e.g. \"daily 08:00 Europe/Berlin\", \"weekdays 07:30 America/New_York\", \"mon,thu 09:00 UTC\" or \"every 6h\"")]
+#[error(
+    "invalid schedule {input:?}: {reason}; expected e.g. \"daily 08:00 Europe/Berlin\", \"weekdays 07:30 America/New_York\", \"mon,thu 09:00 UTC\" or \"every 6h\""
+)]
 pub struct ScheduleError {
     pub input: String,
     pub reason: String,
@@ -50,9 +52,7 @@ impl Schedule {
                     .parse()
                     .map_err(|_| err("the time must be HH:MM (24-hour)"))?;
                 let tz = match rest.first() {
-                    Some(name) => {
-                        TimeZone::get(name).map_err(|_| err("unknown time zone"))?
-                    }
+                    Some(name) => TimeZone::get(name).map_err(|_| err("unknown time zone"))?,
                     None => TimeZone::UTC,
                 };
                 Ok(Schedule::At {
@@ -81,12 +81,14 @@ impl Schedule {
                 // Eight days always reach an allowed weekday (at least one is set by parse).
                 for _ in 0..8 {
                     let day_index = date.weekday().to_monday_zero_offset() as usize;
-                    if days.get(day_index).copied().unwrap_or(false) {
-                        if let Ok(slot) = jiff::civil::DateTime::from_parts(date, *time).to_zoned_datetime(tz.clone()) {
-                            if slot.timestamp() > t {
-                                return slot.timestamp();
-                            }
-                        }
+                    let slot = jiff::civil::DateTime::from_parts(date, *time)
+                        .to_zoned_datetime(tz.clone())
+                        .map(|z| z.timestamp());
+                    if days.get(day_index).copied().unwrap_or(false)
+                        && let Ok(slot) = slot
+                        && slot > t
+                    {
+                        return slot;
                     }
                     match date.tomorrow() {
                         Ok(d) => date = d,
@@ -151,24 +153,42 @@ mod tests {
     fn daily_in_berlin_across_dst() {
         let s = Schedule::parse("daily 08:00 Europe/Berlin").unwrap();
         // Winter: UTC+1.
-        assert_eq!(s.next_after(ts("2026-01-10T06:00:00Z")), ts("2026-01-10T07:00:00Z"));
-        assert_eq!(s.next_after(ts("2026-01-10T07:00:00Z")), ts("2026-01-11T07:00:00Z"));
+        assert_eq!(
+            s.next_after(ts("2026-01-10T06:00:00Z")),
+            ts("2026-01-10T07:00:00Z")
+        );
+        assert_eq!(
+            s.next_after(ts("2026-01-10T07:00:00Z")),
+            ts("2026-01-11T07:00:00Z")
+        );
         // Summer: UTC+2.
-        assert_eq!(s.next_after(ts("2026-07-10T05:00:00Z")), ts("2026-07-10T06:00:00Z"));
+        assert_eq!(
+            s.next_after(ts("2026-07-10T05:00:00Z")),
+            ts("2026-07-10T06:00:00Z")
+        );
     }
 
     #[test]
     fn weekdays_skip_the_weekend() {
         let s = Schedule::parse("weekdays 07:30 America/New_York").unwrap();
         // Friday 2026-11-27 after the slot → Monday 2026-11-30 07:30 EST (UTC-5).
-        assert_eq!(s.next_after(ts("2026-11-27T13:00:00Z")), ts("2026-11-30T12:30:00Z"));
+        assert_eq!(
+            s.next_after(ts("2026-11-27T13:00:00Z")),
+            ts("2026-11-30T12:30:00Z")
+        );
     }
 
     #[test]
     fn every_is_epoch_aligned() {
         let s = Schedule::parse("every 6h").unwrap();
-        assert_eq!(s.next_after(ts("2026-11-27T13:00:00Z")), ts("2026-11-27T18:00:00Z"));
-        assert_eq!(s.next_after(ts("2026-11-27T18:00:00Z")), ts("2026-11-28T00:00:00Z"));
+        assert_eq!(
+            s.next_after(ts("2026-11-27T13:00:00Z")),
+            ts("2026-11-27T18:00:00Z")
+        );
+        assert_eq!(
+            s.next_after(ts("2026-11-27T18:00:00Z")),
+            ts("2026-11-28T00:00:00Z")
+        );
     }
 
     #[test]
@@ -178,6 +198,9 @@ mod tests {
         assert!(Schedule::parse("every 5s").is_err());
         assert!(Schedule::parse("sometimes").is_err());
         let days = Schedule::parse("mon,thu 09:00").unwrap();
-        assert_eq!(days.next_after(ts("2026-11-27T00:00:00Z")), ts("2026-11-30T09:00:00Z"));
+        assert_eq!(
+            days.next_after(ts("2026-11-27T00:00:00Z")),
+            ts("2026-11-30T09:00:00Z")
+        );
     }
 }

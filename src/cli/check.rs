@@ -25,21 +25,45 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
     println!("storage: {}", config.storage_path().display());
     println!(
         "polling: every {} (min {}, max {}), timeout {}, {} at once ({} per host), items older than {} not announced",
-        p.interval, p.min_interval, p.max_interval, p.timeout, p.concurrency, p.per_host_concurrency, p.max_item_age
+        p.interval,
+        p.min_interval,
+        p.max_interval,
+        p.timeout,
+        p.concurrency,
+        p.per_host_concurrency,
+        p.max_item_age
     );
     println!("feeds ({}):", config.feeds.len());
     for feed in &config.feeds {
-        let url = config.feed_url(feed).map(|u| u.to_string()).unwrap_or_default();
+        let url = config
+            .feed_url(feed)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
         let interval = feed.interval.unwrap_or(p.interval);
-        println!("  {} <{}> every {}, full text {:?}", feed.name.get_ref(), url, interval, feed.full_text);
+        println!(
+            "  {} <{}> every {}, full text {:?}",
+            feed.name.get_ref(),
+            url,
+            interval,
+            feed.full_text
+        );
     }
     println!("topics ({}):", config.topics.len());
     for topic in &config.topics {
-        println!("  {} ({}): {}", topic.name.get_ref(), topic.display_title(), topic.query);
+        println!(
+            "  {} ({}): {}",
+            topic.name.get_ref(),
+            topic.display_title(),
+            topic.query
+        );
     }
     println!("channels ({}):", config.channels.len());
     for channel in &config.channels {
-        let topics: Vec<&str> = channel.topics.iter().map(|t| t.get_ref().as_str()).collect();
+        let topics: Vec<&str> = channel
+            .topics
+            .iter()
+            .map(|t| t.get_ref().as_str())
+            .collect();
         let target = channel
             .discord_channel_id
             .as_ref()
@@ -51,7 +75,11 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             target,
             channel.schedule,
             channel.max_stories,
-            if topics.is_empty() { "all".to_string() } else { topics.join(", ") }
+            if topics.is_empty() {
+                "all".to_string()
+            } else {
+                topics.join(", ")
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -31,22 +31,33 @@ pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
     match args.action.as_ref().unwrap_or(&FeedsAction::List) {
         FeedsAction::List => {
             let feeds = desk.store().feeds()?;
-            println!("{:<28} {:<8} {:>6}  {:<20}  {}", "NAME", "STATUS", "ITEMS", "NEXT POLL", "LAST ERROR / URL");
+            println!(
+                "{:<28} {:<8} {:>6}  {:<20}  LAST ERROR / URL",
+                "NAME", "STATUS", "ITEMS", "NEXT POLL"
+            );
             for feed in feeds.iter().filter(|f| f.active) {
-                let detail = feed.health.last_error.clone().unwrap_or_else(|| feed.url.clone());
+                let detail = feed
+                    .health
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| feed.url.clone());
                 println!(
                     "{:<28} {:<8} {:>6}  {:<20}  {}",
                     feed.name,
                     feed.health.status.as_str(),
                     feed.item_count,
-                    feed.next_fetch_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                    feed.next_fetch_at
+                        .strftime("%Y-%m-%d %H:%M UTC")
+                        .to_string(),
                     detail
                 );
             }
         }
         FeedsAction::Import { file } => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let feeds = opml::parse_opml(&text).with_context(|| format!("in {}", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let feeds =
+                opml::parse_opml(&text).with_context(|| format!("in {}", file.display()))?;
             let total = feeds.len();
             let mut added = 0;
             for (i, feed) in feeds.iter().enumerate() {
@@ -57,21 +68,37 @@ pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
                         continue;
                     }
                 };
-                let name = feed.name.clone().unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
-                desk.store().add_feed(&FeedSpec { name, url: url.to_string() }, "opml", Timestamp::now())?;
+                let name = feed
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
+                desk.store().add_feed(
+                    &FeedSpec {
+                        name,
+                        url: url.to_string(),
+                    },
+                    "opml",
+                    Timestamp::now(),
+                )?;
                 added += 1;
                 if total > 20 && (i + 1) % 20 == 0 {
                     eprintln!("imported {}/{total}", i + 1);
                 }
             }
-            println!("imported {added} of {total} feed(s) from {}", file.display());
+            println!(
+                "imported {added} of {total} feed(s) from {}",
+                file.display()
+            );
         }
         FeedsAction::Export => {
             let feeds: Vec<OpmlFeed> = desk
                 .store()
                 .active_feeds()?
                 .into_iter()
-                .map(|f| OpmlFeed { url: f.url, name: Some(f.name) })
+                .map(|f| OpmlFeed {
+                    url: f.url,
+                    name: Some(f.name),
+                })
                 .collect();
             print!("{}", opml::write_opml("newsdesk feeds", &feeds));
         }

@@ -46,8 +46,9 @@ fn find_story(store: &Store, target: &str) -> anyhow::Result<StoryId> {
     let item = store
         .item_by_url(&canonical)?
         .ok_or_else(|| anyhow::anyhow!("no stored story has the URL {canonical}"))?;
-    item.story_id
-        .ok_or_else(|| anyhow::anyhow!("{canonical} is stored but not processed yet; run `newsdesk poll` first"))
+    item.story_id.ok_or_else(|| {
+        anyhow::anyhow!("{canonical} is stored but not processed yet; run `newsdesk poll` first")
+    })
 }
 
 /// An FTS5 expression requiring every word (or quoted phrase) of a user's query, with FTS5
@@ -88,7 +89,7 @@ pub fn search(config: Config, args: &SearchArgs) -> anyhow::Result<()> {
         }
         stories.push((store.story(story)?.published, story));
     }
-    stories.sort_by(|a, b| b.0.cmp(&a.0));
+    stories.sort_by_key(|s| std::cmp::Reverse(s.0));
     if stories.is_empty() {
         println!("no stories match {text:?}");
     }
@@ -105,7 +106,10 @@ mod tests {
 
     #[test]
     fn user_queries_cannot_inject_fts_syntax() {
-        assert_eq!(fts_all_of("NSF budget").as_deref(), Some("\"nsf\" AND \"budget\""));
+        assert_eq!(
+            fts_all_of("NSF budget").as_deref(),
+            Some("\"nsf\" AND \"budget\"")
+        );
         assert_eq!(
             fts_all_of("\"export controls\" china*").as_deref(),
             Some("\"export controls\" AND \"china\"")

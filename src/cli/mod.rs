@@ -17,10 +17,20 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "newsdesk", version, about = "A news desk that never sleeps: feeds in, summarized and related stories out.")]
+#[command(
+    name = "newsdesk",
+    version,
+    about = "A news desk that never sleeps: feeds in, summarized and related stories out."
+)]
 pub struct Cli {
     /// The config file.
-    #[arg(long, short, global = true, env = "NEWSDESK_CONFIG", default_value = "newsdesk.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "NEWSDESK_CONFIG",
+        default_value = "newsdesk.toml"
+    )]
     pub config: PathBuf,
     /// Log filter, RUST_LOG style (e.g. "info", "newsdesk=debug"). Default: RUST_LOG, else "warn".
     #[arg(long, global = true)]
@@ -79,7 +89,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Relate(args) => relate::run(args).map(|()| ExitCode::SUCCESS),
         command => {
             let config = load_config(&cli.config)?;
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async move {
                 match command {
                     Command::Run(args) => run::run(config, args).await,

@@ -81,7 +81,11 @@ pub fn run(args: &RelateArgs) -> anyhow::Result<()> {
         let article: Article = match serde_json::from_str(&line) {
             Ok(a) => a,
             Err(e) => {
-                writeln!(out, "{}", serde_json::json!({"line": n + 1, "error": e.to_string()}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"line": n + 1, "error": e.to_string()})
+                )?;
                 continue;
             }
         };
@@ -95,7 +99,10 @@ pub fn run(args: &RelateArgs) -> anyhow::Result<()> {
             .as_deref()
             .and_then(parse_time)
             .unwrap_or_else(|| start + SignedDuration::from_mins(n as i64));
-        let source = article.source.clone().unwrap_or_else(|| "batch".to_string());
+        let source = article
+            .source
+            .clone()
+            .unwrap_or_else(|| "batch".to_string());
         let feed_id = match feeds.get(&source) {
             Some(id) => *id,
             None => {
@@ -124,9 +131,22 @@ pub fn run(args: &RelateArgs) -> anyhow::Result<()> {
         };
         // The batch's clock must not cap publication times, so "now" is far in the future.
         let now = Timestamp::MAX;
-        let stored = store.store_fetched(feed_id, &source, &[entry], &|_| true, record, &FeedHealth::default(), now, now)?;
+        let stored = store.store_fetched(
+            feed_id,
+            &source,
+            &[entry],
+            &|_| true,
+            record,
+            &FeedHealth::default(),
+            now,
+            now,
+        )?;
         let Some(&item_id) = stored.ids.first() else {
-            writeln!(out, "{}", serde_json::json!({"id": article.id, "error": "duplicate id"}))?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"id": article.id, "error": "duplicate id"})
+            )?;
             continue;
         };
         let item = store.item(item_id)?;
@@ -162,6 +182,16 @@ pub fn run(args: &RelateArgs) -> anyhow::Result<()> {
 fn parse_time(s: &str) -> Option<Timestamp> {
     s.parse::<Timestamp>()
         .ok()
-        .or_else(|| s.parse::<jiff::civil::DateTime>().ok().and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()).map(|z| z.timestamp()))
-        .or_else(|| s.parse::<jiff::civil::Date>().ok().and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()).map(|z| z.timestamp()))
+        .or_else(|| {
+            s.parse::<jiff::civil::DateTime>()
+                .ok()
+                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })
+        .or_else(|| {
+            s.parse::<jiff::civil::Date>()
+                .ok()
+                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })
 }

@@ -116,16 +116,20 @@ pub async fn poll(config: Config, args: &PollArgs) -> anyhow::Result<()> {
 }
 
 pub async fn digest(config: Config, args: &DigestArgs) -> anyhow::Result<()> {
-    if let Some(name) = &args.channel {
-        if config.channel(name).is_none() {
-            anyhow::bail!("no channel named {name:?} in {}", config.source.display());
-        }
+    if let Some(name) = &args.channel
+        && config.channel(name).is_none()
+    {
+        anyhow::bail!("no channel named {name:?} in {}", config.source.display());
     }
     let desk = open_desk(config)?;
     let sink = TerminalSink::new(std::io::stdout(), args.format == Format::Json);
     let now = Timestamp::now();
     for channel in &desk.config.channels {
-        if args.channel.as_ref().is_some_and(|n| n != channel.name.get_ref()) {
+        if args
+            .channel
+            .as_ref()
+            .is_some_and(|n| n != channel.name.get_ref())
+        {
             continue;
         }
         daemon::deliver(&desk, channel, &sink, now, args.dry_run).await?;

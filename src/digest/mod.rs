@@ -58,7 +58,12 @@ pub struct RelatedView {
 /// The next digest of `channel`: announceable stories matching its topics that it has not been
 /// sent, newest first, at most `max_stories`. Stories older than `polling.max_item_age` are left
 /// out (all ages when that is off).
-pub fn compose(store: &Store, config: &Config, channel: &ChannelConfig, now: Timestamp) -> Result<Digest> {
+pub fn compose(
+    store: &Store,
+    config: &Config,
+    channel: &ChannelConfig,
+    now: Timestamp,
+) -> Result<Digest> {
     let topics: Vec<String> = channel.topics.iter().map(|t| t.get_ref().clone()).collect();
     let max_age = config.polling.max_item_age;
     let since = if max_age.is_zero() {
@@ -88,7 +93,10 @@ pub fn story_view(store: &Store, story: StoryId, max_related: usize) -> Result<S
         None => store.item(row.lead_item_id)?,
     };
     let mut also: Vec<Coverage> = Vec::new();
-    for item in items.iter().filter(|i| i.id != lead.id && i.outlet != lead.outlet) {
+    for item in items
+        .iter()
+        .filter(|i| i.id != lead.id && i.outlet != lead.outlet)
+    {
         if !also.iter().any(|c| c.outlet == item.outlet) {
             also.push(Coverage {
                 outlet: item.outlet.clone(),
@@ -144,9 +152,7 @@ fn first_sentence(text: &str) -> String {
     let end = text
         .char_indices()
         .find(|&(i, c)| {
-            matches!(c, '.' | '!' | '?')
-                && text[i + c.len_utf8()..].starts_with(' ')
-                && i > 20
+            matches!(c, '.' | '!' | '?') && text[i + c.len_utf8()..].starts_with(' ') && i > 20
         })
         .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(text.len());
@@ -156,7 +162,12 @@ fn first_sentence(text: &str) -> String {
 /// Whether a channel's schedule has a slot due: the first slot after its last digest (or after
 /// `first_seen` when it never had one) has passed. A daemon that was down for several slots
 /// sends one digest, not one per missed slot.
-pub fn is_due(channel: &ChannelConfig, last_digest: Option<Timestamp>, first_seen: Timestamp, now: Timestamp) -> bool {
+pub fn is_due(
+    channel: &ChannelConfig,
+    last_digest: Option<Timestamp>,
+    first_seen: Timestamp,
+    now: Timestamp,
+) -> bool {
     let from = last_digest.unwrap_or(first_seen);
     channel.schedule.next_after(from) <= now
 }

@@ -20,7 +20,11 @@ pub fn markdown_messages(digest: &Digest) -> Vec<String> {
         escape("Newsdesk digest"),
         escape(&digest.channel),
         digest.stories.len(),
-        if digest.stories.len() == 1 { "story" } else { "stories" }
+        if digest.stories.len() == 1 {
+            "story"
+        } else {
+            "stories"
+        }
     );
     if digest.stories.is_empty() {
         return vec![format!("{header}\nNo new stories.")];
@@ -49,9 +53,16 @@ pub fn markdown_messages(digest: &Digest) -> Vec<String> {
 pub fn story_block(story: &StoryView) -> String {
     let mut out = String::new();
     out.push_str("### ");
-    out.push_str(&link(&truncate_words(&story.title, TITLE_LIMIT), story.url.as_deref()));
+    out.push_str(&link(
+        &truncate_words(&story.title, TITLE_LIMIT),
+        story.url.as_deref(),
+    ));
     out.push('\n');
-    out.push_str(&format!("{} · {}", escape(&story.outlet), when(story.published)));
+    out.push_str(&format!(
+        "{} · {}",
+        escape(&story.outlet),
+        when(story.published)
+    ));
     if !story.summary.is_empty() {
         out.push('\n');
         out.push_str(&escape(&truncate_words(&story.summary, SUMMARY_LIMIT)));
@@ -70,7 +81,10 @@ pub fn story_block(story: &StoryView) -> String {
         for r in &story.related {
             out.push_str(&format!(
                 "\n- {} ({}, {})",
-                link(&truncate_words(&r.title, RELATED_TITLE_LIMIT), r.url.as_deref()),
+                link(
+                    &truncate_words(&r.title, RELATED_TITLE_LIMIT),
+                    r.url.as_deref()
+                ),
                 escape(&r.outlet),
                 day(r.published)
             ));
@@ -150,7 +164,10 @@ fn truncate_chars(text: &str, limit: usize) -> String {
     let cut: String = text.chars().take(limit.saturating_sub(1)).collect();
     match cut.rfind('\n') {
         Some(i) if i > limit / 2 => format!("{}…", &cut[..i]),
-        _ => format!("{}…", truncate_words(&cut, limit.saturating_sub(1)).trim_end_matches('…')),
+        _ => format!(
+            "{}…",
+            truncate_words(&cut, limit.saturating_sub(1)).trim_end_matches('…')
+        ),
     }
 }
 

@@ -16,7 +16,10 @@ pub enum SinkError {
 
 /// A destination for digests. `post` returns only once every message is delivered.
 pub trait Sink: Send + Sync {
-    fn post(&self, digest: &Digest) -> impl std::future::Future<Output = Result<(), SinkError>> + Send;
+    fn post(
+        &self,
+        digest: &Digest,
+    ) -> impl std::future::Future<Output = Result<(), SinkError>> + Send;
 }
 
 /// Prints each message as it would be posted, separated by a rule naming the channel.
@@ -45,7 +48,13 @@ impl<W: Write + Send> TerminalSink<W> {
             let messages = render::markdown_messages(digest);
             let total = messages.len();
             for (i, message) in messages.iter().enumerate() {
-                writeln!(out, "──── #{} · message {}/{} ────", digest.channel, i + 1, total)?;
+                writeln!(
+                    out,
+                    "──── #{} · message {}/{} ────",
+                    digest.channel,
+                    i + 1,
+                    total
+                )?;
                 writeln!(out, "{message}")?;
             }
             writeln!(out)?;

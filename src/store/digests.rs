@@ -36,7 +36,12 @@ pub struct ChannelState {
 
 impl Store {
     /// Records a digest as pending, reserving its stories for `channel`.
-    pub fn create_digest(&mut self, channel: &str, stories: &[StoryId], now: Timestamp) -> Result<DigestId> {
+    pub fn create_digest(
+        &mut self,
+        channel: &str,
+        stories: &[StoryId],
+        now: Timestamp,
+    ) -> Result<DigestId> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO digests (channel, created_at, status) VALUES (?1, ?2, ?3)",
@@ -71,13 +76,17 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::with_capacity(heads.len());
         for (id, channel) in heads {
-            let mut s = self
-                .conn
-                .prepare_cached("SELECT story_id FROM digest_stories WHERE digest_id = ?1 ORDER BY position")?;
+            let mut s = self.conn.prepare_cached(
+                "SELECT story_id FROM digest_stories WHERE digest_id = ?1 ORDER BY position",
+            )?;
             let stories = s
                 .query_map([id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
-            out.push(DigestRecord { id, channel, stories });
+            out.push(DigestRecord {
+                id,
+                channel,
+                stories,
+            });
         }
         Ok(out)
     }

@@ -104,7 +104,9 @@ impl Store {
         )?;
         Ok(self
             .conn
-            .query_row("SELECT id FROM feeds WHERE url = ?1", [&spec.url], |r| r.get(0))?)
+            .query_row("SELECT id FROM feeds WHERE url = ?1", [&spec.url], |r| {
+                r.get(0)
+            })?)
     }
 
     pub fn feeds(&self) -> Result<Vec<FeedRow>> {

@@ -99,8 +99,10 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut out = NewItems::default();
         {
-            let mut known_key = tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?2")?;
-            let mut known_url = tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND url = ?2")?;
+            let mut known_key =
+                tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?2")?;
+            let mut known_url =
+                tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND url = ?2")?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO items (feed_id, key, url, title, author, outlet, published_at, first_seen_at,
                      feed_text, content_html, announce)
@@ -110,10 +112,10 @@ impl Store {
                 if known_key.exists(params![feed_id, entry.key])? {
                     continue;
                 }
-                if let Some(url) = &entry.url {
-                    if known_url.exists(params![feed_id, url])? {
-                        continue;
-                    }
+                if let Some(url) = &entry.url
+                    && known_url.exists(params![feed_id, url])?
+                {
+                    continue;
                 }
                 let announced = announce(entry);
                 let published = entry.published.filter(|p| *p <= now).unwrap_or(now);
@@ -172,13 +174,19 @@ impl Store {
     }
 
     /// Saves an item's processing results, indexes its text and records its topic matches.
-    pub fn finish_item(&mut self, id: ItemId, done: &ProcessedItem<'_>, now: Timestamp) -> Result<()> {
+    pub fn finish_item(
+        &mut self,
+        id: ItemId,
+        done: &ProcessedItem<'_>,
+        now: Timestamp,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, processed_at = ?5 WHERE id = ?1",
             params![id, done.text, done.text_source, done.summary, ts_to_sql(now)],
         )?;
-        let title: String = tx.query_row("SELECT title FROM items WHERE id = ?1", [id], |r| r.get(0))?;
+        let title: String =
+            tx.query_row("SELECT title FROM items WHERE id = ?1", [id], |r| r.get(0))?;
         tx.execute("DELETE FROM items_fts WHERE rowid = ?1", [id])?;
         tx.execute(
             "INSERT INTO items_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
@@ -221,9 +229,11 @@ impl Store {
     }
 
     pub fn indexed_count(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM items WHERE processed_at IS NOT NULL", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM items WHERE processed_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn topics_of_item(&self, id: ItemId) -> Result<Vec<String>> {

@@ -32,7 +32,9 @@ pub enum StoreError {
         path: String,
         source: rusqlite::Error,
     },
-    #[error("database schema version {found} is newer than this newsdesk knows ({known}); upgrade newsdesk")]
+    #[error(
+        "database schema version {found} is newer than this newsdesk knows ({known}); upgrade newsdesk"
+    )]
     NewerSchema { found: i64, known: i64 },
     #[error("migration to schema version {version} failed: {source}")]
     Migration {

@@ -36,7 +36,10 @@ impl Store {
             params![item, published, announce],
         )?;
         let story = tx.last_insert_rowid();
-        tx.execute("UPDATE items SET story_id = ?2 WHERE id = ?1", params![item, story])?;
+        tx.execute(
+            "UPDATE items SET story_id = ?2 WHERE id = ?1",
+            params![item, story],
+        )?;
         tx.commit()?;
         Ok(story)
     }
@@ -51,7 +54,10 @@ impl Store {
             [item],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        tx.execute("UPDATE items SET story_id = ?2 WHERE id = ?1", params![item, story])?;
+        tx.execute(
+            "UPDATE items SET story_id = ?2 WHERE id = ?1",
+            params![item, story],
+        )?;
         tx.execute(
             "UPDATE stories SET
                  lead_item_id = CASE WHEN ?2 < published_at THEN ?3 ELSE lead_item_id END,
@@ -138,7 +144,8 @@ impl Store {
                {topic_filter}
              ORDER BY s.published_at DESC, s.id DESC LIMIT ?"
         );
-        let mut values: Vec<rusqlite::types::Value> = vec![ts_to_sql(since).into(), channel.to_string().into()];
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![ts_to_sql(since).into(), channel.to_string().into()];
         values.extend(topics.iter().map(|t| t.clone().into()));
         values.push((limit as i64).into());
         let mut stmt = self.conn.prepare(&sql)?;
@@ -155,6 +162,8 @@ impl Store {
     }
 
     pub fn story_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
     }
 }

@@ -8,7 +8,10 @@ use super::{Result, Store};
 
 impl Store {
     /// Counts one more document for each distinct term.
-    pub fn add_document_terms<'a>(&mut self, terms: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    pub fn add_document_terms<'a>(
+        &mut self,
+        terms: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut up = tx.prepare_cached(
@@ -27,7 +30,9 @@ impl Store {
         &self,
         terms: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashMap<String, i64>> {
-        let mut stmt = self.conn.prepare_cached("SELECT df FROM term_df WHERE term = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT df FROM term_df WHERE term = ?1")?;
         let mut out = HashMap::new();
         for term in terms {
             let df: Option<i64> = stmt.query_row([term], |r| r.get(0)).optional()?;

@@ -1,3 +1,6 @@
 //! One integration-test binary for the whole suite (one link step, shared helpers).
 
 mod support;
+mod corpus;
+mod fetch;
+mod pipeline;

@@ -32,11 +32,15 @@ impl Fixture {
             "[storage]\npath = \"desk.db\"\n[polling]\nmax_item_age = \"off\"\ntimeout = \"2s\"\nfull_text_min_chars = 200\n",
         );
         for (name, path) in feeds {
-            text.push_str(&format!("[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n", self.server.url(path)));
+            text.push_str(&format!(
+                "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n",
+                self.server.url(path)
+            ));
         }
         text.push_str("[[channel]]\nname = \"all\"\nschedule = \"every 1h\"\nmax_stories = 20\n");
         text.push_str(extra);
-        Config::from_str_at(&text, &self.dir.path().join("newsdesk.toml")).expect("valid test config")
+        Config::from_str_at(&text, &self.dir.path().join("newsdesk.toml"))
+            .expect("valid test config")
     }
 
     pub fn desk(&self, config: Config, now: Timestamp) -> Arc<Desk> {
@@ -75,7 +79,9 @@ the largest ever cast in South America. The mirror will be shipped to the summit
 expected in two years. Engineers spent four years polishing the glass to within a few nanometres.";
 
 async fn poll_all(desk: &Arc<Desk>, now: Timestamp) {
-    daemon::poll_and_process(desk, now, &|_, _| {}).await.expect("poll cycle");
+    daemon::poll_and_process(desk, now, &|_, _| {})
+        .await
+        .expect("poll cycle");
 }
 
 #[tokio::test]
@@ -83,15 +89,33 @@ async fn first_fetch_is_silent_then_new_items_are_announced_once() {
     let fx = Fixture::new().await;
     fx.server.route(
         "/wire.xml",
-        Resp::ok(rss(&[("a1", "Telescope mirror unveiled", "2026-11-20T10:00:00Z", "https://example.org/a1", TELESCOPE)]))
-            .content_type("application/rss+xml")
-            .etag("\"v1\""),
+        Resp::ok(rss(&[(
+            "a1",
+            "Telescope mirror unveiled",
+            "2026-11-20T10:00:00Z",
+            "https://example.org/a1",
+            TELESCOPE,
+        )]))
+        .content_type("application/rss+xml")
+        .etag("\"v1\""),
     );
-    let desk = fx.desk(fx.config(&[("Wire", "/wire.xml")], ""), at("2026-11-20T12:00:00Z"));
+    let desk = fx.desk(
+        fx.config(&[("Wire", "/wire.xml")], ""),
+        at("2026-11-20T12:00:00Z"),
+    );
     poll_all(&desk, at("2026-11-20T12:00:00Z")).await;
     let channel = &desk.config.channels[0];
-    let first = digest::compose(&desk.store(), &desk.config, channel, at("2026-11-20T12:00:00Z")).unwrap();
-    assert!(first.stories.is_empty(), "the first fetch must not announce the back catalogue");
+    let first = digest::compose(
+        &desk.store(),
+        &desk.config,
+        channel,
+        at("2026-11-20T12:00:00Z"),
+    )
+    .unwrap();
+    assert!(
+        first.stories.is_empty(),
+        "the first fetch must not announce the back catalogue"
+    );
 
     // Not due yet: nothing fetched.
     poll_all(&desk, at("2026-11-20T12:05:00Z")).await;
@@ -106,21 +130,44 @@ async fn first_fetch_is_silent_then_new_items_are_announced_once() {
     fx.server.route(
         "/wire.xml",
         Resp::ok(rss(&[
-            ("a1", "Telescope mirror unveiled (updated title)", "2026-11-20T11:00:00Z", "https://example.org/a1", TELESCOPE),
-            ("a2", "Science agency to cut grants 12%", "2026-11-21T09:00:00Z", "https://example.org/a2", BUDGET),
+            (
+                "a1",
+                "Telescope mirror unveiled (updated title)",
+                "2026-11-20T11:00:00Z",
+                "https://example.org/a1",
+                TELESCOPE,
+            ),
+            (
+                "a2",
+                "Science agency to cut grants 12%",
+                "2026-11-21T09:00:00Z",
+                "https://example.org/a2",
+                BUDGET,
+            ),
         ]))
         .etag("\"v2\""),
     );
     poll_all(&desk, at("2026-11-21T10:00:00Z")).await;
     let sink = TerminalSink::new(Vec::new(), false);
-    let sent = daemon::deliver(&desk, channel, &sink, at("2026-11-21T10:00:00Z"), false).await.unwrap();
+    let sent = daemon::deliver(&desk, channel, &sink, at("2026-11-21T10:00:00Z"), false)
+        .await
+        .unwrap();
     assert_eq!(sent, 1, "only the new item, not the edited old one");
     let printed = String::from_utf8(sink.into_inner()).unwrap();
-    assert!(printed.contains("Science agency to cut grants 12%"), "{printed}");
+    assert!(
+        printed.contains("Science agency to cut grants 12%"),
+        "{printed}"
+    );
     assert!(!printed.contains("Telescope"), "{printed}");
 
     // Sent stories are not sent again.
-    let again = digest::compose(&desk.store(), &desk.config, channel, at("2026-11-21T11:00:00Z")).unwrap();
+    let again = digest::compose(
+        &desk.store(),
+        &desk.config,
+        channel,
+        at("2026-11-21T11:00:00Z"),
+    )
+    .unwrap();
     assert!(again.stories.is_empty());
 }
 
@@ -132,12 +179,25 @@ async fn restart_loses_nothing_and_repeats_nothing() {
         let items: Vec<(String, String, String, String)> = (0..n)
             .map(|i| {
                 let words: String = (0..40).map(|k| format!("w{i}x{k} ")).collect();
-                (format!("g{i}"), format!("Story number {i} about topic{i}"), format!("https://example.org/s{i}"), words)
+                (
+                    format!("g{i}"),
+                    format!("Story number {i} about topic{i}"),
+                    format!("https://example.org/s{i}"),
+                    words,
+                )
             })
             .collect();
         let refs: Vec<(&str, &str, &str, &str, &str)> = items
             .iter()
-            .map(|(g, t, l, w)| (g.as_str(), t.as_str(), "2026-11-20T10:00:00Z", l.as_str(), w.as_str()))
+            .map(|(g, t, l, w)| {
+                (
+                    g.as_str(),
+                    t.as_str(),
+                    "2026-11-20T10:00:00Z",
+                    l.as_str(),
+                    w.as_str(),
+                )
+            })
             .collect();
         rss(&refs)
     };
@@ -149,7 +209,15 @@ async fn restart_loses_nothing_and_repeats_nothing() {
         fx.server.route("/f.xml", Resp::ok(doc(4)));
         poll_all(&desk, at("2026-11-20T13:00:00Z")).await;
         let sink = TerminalSink::new(Vec::new(), false);
-        let sent = daemon::deliver(&desk, &desk.config.channels[0], &sink, at("2026-11-20T13:00:00Z"), false).await.unwrap();
+        let sent = daemon::deliver(
+            &desk,
+            &desk.config.channels[0],
+            &sink,
+            at("2026-11-20T13:00:00Z"),
+            false,
+        )
+        .await
+        .unwrap();
         assert_eq!(sent, 2);
     }
     // "Restart": a new desk on the same file. Two more items appear while it was down.
@@ -157,10 +225,24 @@ async fn restart_loses_nothing_and_repeats_nothing() {
     let desk = fx.desk(config(), at("2026-11-20T15:00:00Z"));
     poll_all(&desk, at("2026-11-20T15:00:00Z")).await;
     let sink = TerminalSink::new(Vec::new(), false);
-    let sent = daemon::deliver(&desk, &desk.config.channels[0], &sink, at("2026-11-20T15:00:00Z"), false).await.unwrap();
-    assert_eq!(sent, 2, "exactly the two items that arrived during the downtime");
+    let sent = daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T15:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sent, 2,
+        "exactly the two items that arrived during the downtime"
+    );
     let printed = String::from_utf8(sink.into_inner()).unwrap();
-    assert!(printed.contains("Story number 4") && printed.contains("Story number 5"), "{printed}");
+    assert!(
+        printed.contains("Story number 4") && printed.contains("Story number 5"),
+        "{printed}"
+    );
     assert!(!printed.contains("Story number 2"), "{printed}");
     assert_eq!(desk.store().posted_story_count("all").unwrap(), 4);
 }
@@ -174,19 +256,54 @@ async fn teaser_items_get_their_page_text_and_coverage_groups_into_one_story() {
         &BUDGET_2[..BUDGET_2.len() / 2],
         &BUDGET_2[BUDGET_2.len() / 2..]
     );
-    fx.server.route("/pages/cut.html", Resp::ok(page).content_type("text/html; charset=utf-8"));
+    fx.server.route(
+        "/pages/cut.html",
+        Resp::ok(page).content_type("text/html; charset=utf-8"),
+    );
     let link = fx.server.url("/pages/cut.html");
-    fx.server.route("/wire.xml", Resp::ok(rss(&[("w1", "Science agency to cut grants 12%", "2026-11-21T09:00:00Z", "https://example.org/w1", BUDGET)])));
-    fx.server.route("/ledger.xml", Resp::ok(rss(&[("l1", "Grant cuts loom at science agency", "2026-11-21T11:00:00Z", &link, "Lawmakers heard of cuts.")])));
+    fx.server.route(
+        "/wire.xml",
+        Resp::ok(rss(&[(
+            "w1",
+            "Science agency to cut grants 12%",
+            "2026-11-21T09:00:00Z",
+            "https://example.org/w1",
+            BUDGET,
+        )])),
+    );
+    fx.server.route(
+        "/ledger.xml",
+        Resp::ok(rss(&[(
+            "l1",
+            "Grant cuts loom at science agency",
+            "2026-11-21T11:00:00Z",
+            &link,
+            "Lawmakers heard of cuts.",
+        )])),
+    );
     let config = fx.config(&[("Wire", "/wire.xml"), ("Ledger", "/ledger.xml")], "");
     let mut config = config;
     config.polling.announce_first_fetch = true;
     let desk = fx.desk(config, at("2026-11-21T12:00:00Z"));
     poll_all(&desk, at("2026-11-21T12:00:00Z")).await;
-    assert_eq!(fx.server.hits("/pages/cut.html"), 1, "the teaser's page is fetched once");
+    assert_eq!(
+        fx.server.hits("/pages/cut.html"),
+        1,
+        "the teaser's page is fetched once"
+    );
 
-    let d = digest::compose(&desk.store(), &desk.config, &desk.config.channels[0], at("2026-11-21T12:00:00Z")).unwrap();
-    assert_eq!(d.stories.len(), 1, "two outlets, one event, one story: {d:#?}");
+    let d = digest::compose(
+        &desk.store(),
+        &desk.config,
+        &desk.config.channels[0],
+        at("2026-11-21T12:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(
+        d.stories.len(),
+        1,
+        "two outlets, one event, one story: {d:#?}"
+    );
     let story = &d.stories[0];
     assert_eq!(story.outlet, "Wire", "the earliest report leads");
     assert_eq!(story.also_covered_by.len(), 1);
@@ -197,14 +314,34 @@ async fn teaser_items_get_their_page_text_and_coverage_groups_into_one_story() {
 #[tokio::test]
 async fn broken_feeds_are_recorded_and_do_not_stop_the_others() {
     let fx = Fixture::new().await;
-    fx.server.route("/ok.xml", Resp::ok(rss(&[("a", "Fine", "2026-11-20T10:00:00Z", "https://example.org/a", TELESCOPE)])));
-    fx.server.route("/garbage.xml", Resp::ok("this is not a feed <<<"));
+    fx.server.route(
+        "/ok.xml",
+        Resp::ok(rss(&[(
+            "a",
+            "Fine",
+            "2026-11-20T10:00:00Z",
+            "https://example.org/a",
+            TELESCOPE,
+        )])),
+    );
+    fx.server
+        .route("/garbage.xml", Resp::ok("this is not a feed <<<"));
     fx.server.route("/gone.xml", Resp::status(500));
-    let config = fx.config(&[("Ok", "/ok.xml"), ("Garbage", "/garbage.xml"), ("Gone", "/gone.xml")], "");
+    let config = fx.config(
+        &[
+            ("Ok", "/ok.xml"),
+            ("Garbage", "/garbage.xml"),
+            ("Gone", "/gone.xml"),
+        ],
+        "",
+    );
     let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
     let outcomes = std::sync::Mutex::new(Vec::new());
     desk.poll_due(at("2026-11-20T12:00:00Z"), &|feed, outcome| {
-        outcomes.lock().unwrap().push((feed.name.clone(), outcome.clone()));
+        outcomes
+            .lock()
+            .unwrap()
+            .push((feed.name.clone(), outcome.clone()));
     })
     .await
     .unwrap();
@@ -212,27 +349,63 @@ async fn broken_feeds_are_recorded_and_do_not_stop_the_others() {
     assert_eq!(outcomes.len(), 3);
     for (name, outcome) in &outcomes {
         match name.as_str() {
-            "Ok" => assert!(matches!(outcome, PollOutcome::Updated { new: 1, .. }), "{outcome:?}"),
-            _ => assert!(matches!(outcome, PollOutcome::Failed { status: FeedStatus::Failing, .. }), "{name}: {outcome:?}"),
+            "Ok" => assert!(
+                matches!(outcome, PollOutcome::Updated { new: 1, .. }),
+                "{outcome:?}"
+            ),
+            _ => assert!(
+                matches!(
+                    outcome,
+                    PollOutcome::Failed {
+                        status: FeedStatus::Failing,
+                        ..
+                    }
+                ),
+                "{name}: {outcome:?}"
+            ),
         }
     }
     let feeds = desk.store().feeds().unwrap();
     let gone = feeds.iter().find(|f| f.name == "Gone").unwrap();
     assert_eq!(gone.health.consecutive_failures, 1);
-    assert!(gone.health.last_error.as_deref().unwrap_or("").contains("500"));
+    assert!(
+        gone.health
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("500")
+    );
     assert!(gone.next_fetch_at > at("2026-11-20T12:00:00Z"));
 }
 
 #[tokio::test]
 async fn hostile_titles_are_neutralized_in_the_digest() {
     let fx = Fixture::new().await;
-    let hostile = format!("@everyone **URGENT** &lt;@&amp;123&gt; {}", "long ".repeat(2000));
-    fx.server.route("/h.xml", Resp::ok(rss(&[("h", &hostile, "2026-11-20T10:00:00Z", "https://example.org/h", TELESCOPE)])));
+    let hostile = format!(
+        "@everyone **URGENT** &lt;@&amp;123&gt; {}",
+        "long ".repeat(2000)
+    );
+    fx.server.route(
+        "/h.xml",
+        Resp::ok(rss(&[(
+            "h",
+            &hostile,
+            "2026-11-20T10:00:00Z",
+            "https://example.org/h",
+            TELESCOPE,
+        )])),
+    );
     let mut config = fx.config(&[("H", "/h.xml")], "");
     config.polling.announce_first_fetch = true;
     let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
     poll_all(&desk, at("2026-11-20T12:00:00Z")).await;
-    let d = digest::compose(&desk.store(), &desk.config, &desk.config.channels[0], at("2026-11-20T12:00:00Z")).unwrap();
+    let d = digest::compose(
+        &desk.store(),
+        &desk.config,
+        &desk.config.channels[0],
+        at("2026-11-20T12:00:00Z"),
+    )
+    .unwrap();
     let messages = render::markdown_messages(&d);
     for m in &messages {
         assert!(m.chars().count() <= render::MESSAGE_LIMIT);
@@ -245,24 +418,47 @@ async fn hostile_titles_are_neutralized_in_the_digest() {
 #[tokio::test]
 async fn run_once_dry_run_prints_without_recording() {
     let fx = Fixture::new().await;
-    fx.server.route("/w.xml", Resp::ok(rss(&[("w1", "Science agency to cut grants 12%", "2026-11-21T09:00:00Z", "https://example.org/w1", BUDGET)])));
+    fx.server.route(
+        "/w.xml",
+        Resp::ok(rss(&[(
+            "w1",
+            "Science agency to cut grants 12%",
+            "2026-11-21T09:00:00Z",
+            "https://example.org/w1",
+            BUDGET,
+        )])),
+    );
     let mut config = fx.config(&[("Wire", "/w.xml")], "");
     config.polling.announce_first_fetch = true;
     let desk = fx.desk(config, at("2026-11-21T12:00:00Z"));
     let sink = TerminalSink::new(Vec::new(), false);
-    let options = RunOptions { once: true, dry_run: true };
+    let options = RunOptions {
+        once: true,
+        dry_run: true,
+    };
     struct Fixed(Timestamp);
     impl daemon::Clock for Fixed {
         fn now(&self) -> Timestamp {
             self.0
         }
     }
-    daemon::run(Arc::clone(&desk), &sink, &Fixed(at("2026-11-21T12:00:00Z")), options, &|_, _| {}, std::future::pending())
-        .await
-        .unwrap();
+    daemon::run(
+        Arc::clone(&desk),
+        &sink,
+        &Fixed(at("2026-11-21T12:00:00Z")),
+        options,
+        &|_, _| {},
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
     let printed = String::from_utf8(sink.into_inner()).unwrap();
     assert!(printed.contains("#all · message 1/1"), "{printed}");
     assert!(printed.contains("Science agency to cut grants 12%"));
-    assert_eq!(desk.store().posted_story_count("all").unwrap(), 0, "a dry run records nothing");
+    assert_eq!(
+        desk.store().posted_story_count("all").unwrap(),
+        0,
+        "a dry run records nothing"
+    );
     assert!(desk.store().pending_digests().unwrap().is_empty());
 }

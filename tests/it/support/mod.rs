@@ -1,2 +1,4 @@
 //! Shared test helpers: the local HTTP server, temp stores, fixtures.
 #![allow(dead_code)]
+
+pub mod http;
