@@ -14,9 +14,16 @@ fn example_config() -> String {
 
 #[test]
 fn check_accepts_the_annotated_example() {
-    let out = newsdesk().args(["--config", &example_config(), "check"]).output().unwrap();
+    let out = newsdesk()
+        .args(["--config", &example_config(), "check"])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("is valid"));
     assert!(stdout.contains("policy-daily"));
 }
@@ -25,24 +32,42 @@ fn check_accepts_the_annotated_example() {
 fn check_locates_a_typo_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("typo.toml");
-    let text = std::fs::read_to_string(example_config())
+    let text = std::fs::read_to_string(example_config()).unwrap().replacen(
+        "interval = \"15m\"",
+        "intervall = \"15m\"",
+        1,
+    );
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("intervall"))
         .unwrap()
-        .replacen("interval = \"15m\"", "intervall = \"15m\"", 1);
-    let line = text.lines().position(|l| l.starts_with("intervall")).unwrap() + 1;
+        + 1;
     std::fs::write(&path, text).unwrap();
-    let out = newsdesk().args(["--config", path.to_str().unwrap(), "check"]).output().unwrap();
+    let out = newsdesk()
+        .args(["--config", path.to_str().unwrap(), "check"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let expected = format!("{}:{line}:1: feed[0].intervall: unknown field `intervall`", path.display());
+    let expected = format!(
+        "{}:{line}:1: feed[0].intervall: unknown field `intervall`",
+        path.display()
+    );
     assert!(stderr.contains(&expected), "{stderr}\nexpected: {expected}");
 }
 
 #[test]
 fn missing_config_is_a_clear_error() {
-    let out = newsdesk().args(["--config", "/nonexistent/newsdesk.toml", "feeds"]).output().unwrap();
+    let out = newsdesk()
+        .args(["--config", "/nonexistent/newsdesk.toml", "feeds"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot read config file /nonexistent/newsdesk.toml"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read config file /nonexistent/newsdesk.toml"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -59,16 +84,29 @@ fn relate_batch_groups_and_relates() {
     ];
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&input, text).unwrap();
-    let out = newsdesk().args(["relate", "--input", input.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = newsdesk()
+        .args(["relate", "--input", input.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 4);
-    assert_eq!(rows[0]["story"], rows[1]["story"], "same event, two outlets");
+    assert_eq!(
+        rows[0]["story"], rows[1]["story"],
+        "same event, two outlets"
+    );
     assert_ne!(rows[0]["story"], rows[2]["story"]);
-    assert_ne!(rows[0]["story"], rows[3]["story"], "a follow-up a year on is related, not the same event");
+    assert_ne!(
+        rows[0]["story"], rows[3]["story"],
+        "a follow-up a year on is related, not the same event"
+    );
     assert_eq!(rows[3]["related"][0], "a", "{:?}", rows[3]);
     assert!(rows[2]["related"].as_array().unwrap().is_empty() || rows[2]["related"][0] != "c");
 }

@@ -5,3 +5,5 @@ mod cli;
 mod corpus;
 mod fetch;
 mod pipeline;
+mod daemon;
+mod store;

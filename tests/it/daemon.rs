@@ -1,0 +1,152 @@
+//! The daemon loop: digests on schedule with an injected clock, one catch-up after downtime,
+//! failed deliveries retried, clean shutdown.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use newsdesk::daemon::{self, Clock, RunOptions};
+use newsdesk::digest::{Digest, Sink, SinkError};
+
+use crate::pipeline::{Fixture, at, rss};
+use crate::support::http::Resp;
+
+/// A sink that records digests and can be told to fail.
+#[derive(Default)]
+struct Recorder {
+    digests: Mutex<Vec<Digest>>,
+    fail: Mutex<bool>,
+}
+
+impl Sink for Recorder {
+    async fn post(&self, digest: &Digest) -> Result<(), SinkError> {
+        if *self.fail.lock().unwrap() {
+            return Err(SinkError::Delivery("channel unavailable".into()));
+        }
+        self.digests.lock().unwrap().push(digest.clone());
+        Ok(())
+    }
+}
+
+struct Fixed(Timestamp);
+impl Clock for Fixed {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+const TEXT: &str = "Regulators in the fictional republic of Norland published draft rules for general-purpose \
+AI models on Monday, requiring safety tests before release and incident reports within 72 hours.";
+
+#[tokio::test]
+async fn a_failed_post_keeps_its_stories_and_is_retried_once_delivered() {
+    let fx = Fixture::new().await;
+    fx.server.route(
+        "/f.xml",
+        Resp::ok(rss(&[(
+            "x",
+            "Norland drafts AI rules",
+            "2026-11-20T10:00:00Z",
+            "https://example.org/x",
+            TEXT,
+        )])),
+    );
+    let mut config = fx.config(&[("F", "/f.xml")], "");
+    config.polling.announce_first_fetch = true;
+    let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
+    daemon::poll_and_process(&desk, at("2026-11-20T12:00:00Z"), &|_, _| {})
+        .await
+        .unwrap();
+    let sink = Recorder::default();
+    *sink.fail.lock().unwrap() = true;
+    let channel = &desk.config.channels[0];
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    assert!(sink.digests.lock().unwrap().is_empty());
+    assert_eq!(
+        desk.store().pending_digests().unwrap().len(),
+        1,
+        "the failed digest stays pending"
+    );
+
+    // A new digest does not take the reserved stories; the retry delivers them once.
+    *sink.fail.lock().unwrap() = false;
+    let n = daemon::deliver(&desk, channel, &sink, at("2026-11-20T14:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T14:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T15:00:00Z"))
+            .await
+            .unwrap(),
+        0
+    );
+    let got = sink.digests.lock().unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].stories[0].title, "Norland drafts AI rules");
+    assert_eq!(desk.store().posted_story_count("all").unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_loop_sends_a_due_digest_once_and_stops_on_shutdown() {
+    let fx = Fixture::new().await;
+    fx.server.route(
+        "/f.xml",
+        Resp::ok(rss(&[(
+            "x",
+            "Norland drafts AI rules",
+            "2026-11-20T10:00:00Z",
+            "https://example.org/x",
+            TEXT,
+        )])),
+    );
+    let mut config = fx.config(&[("F", "/f.xml")], "");
+    config.polling.announce_first_fetch = true;
+    let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
+    // The last digest went out long ago (several "every 1h" slots were missed while down).
+    desk.store()
+        .set_last_digest_at("all", at("2026-11-20T07:30:00Z"))
+        .unwrap();
+    let sink = Arc::new(Recorder::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let watcher = {
+        let sink = Arc::clone(&sink);
+        async move {
+            // Shut down as soon as the first digest has been delivered.
+            loop {
+                if !sink.digests.lock().unwrap().is_empty() {
+                    let _ = stop.send(());
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    let clock = Fixed(at("2026-11-20T12:00:00Z"));
+    let run = daemon::run(
+        Arc::clone(&desk),
+        sink.as_ref(),
+        &clock,
+        RunOptions::default(),
+        &|_, _| {},
+        async {
+            let _ = stopped.await;
+        },
+    );
+    let (result, ()) = tokio::join!(run, watcher);
+    result.unwrap();
+    assert_eq!(
+        sink.digests.lock().unwrap().len(),
+        1,
+        "one catch-up digest, not one per missed slot"
+    );
+    let state = desk.store().channel_state("all").unwrap();
+    assert_eq!(state.last_digest_at, Some(at("2026-11-20T12:00:00Z")));
+}

@@ -1,0 +1,31 @@
+//! The SQLite store on a real temp file: WAL, migrations, refusing a newer schema.
+
+use newsdesk::store::{Store, StoreError};
+
+#[test]
+fn opens_in_wal_mode_and_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/desk.db");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.journal_mode().unwrap(), "wal");
+    let version = store.schema_version().unwrap();
+    assert!(version >= 1);
+    drop(store);
+    let again = Store::open(&path).unwrap();
+    assert_eq!(again.schema_version().unwrap(), version);
+}
+
+#[test]
+fn refuses_a_schema_from_the_future() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.db");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    match Store::open(&path) {
+        Err(StoreError::NewerSchema { found: 999, .. }) => {}
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a newer schema must be refused"),
+    }
+}
