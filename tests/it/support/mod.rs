@@ -1,4 +1,5 @@
 //! Shared test helpers: the local HTTP server, temp stores, fixtures.
 #![allow(dead_code)]
 
+pub mod discord;
 pub mod http;
