@@ -45,7 +45,7 @@ pub async fn deliver<S: Sink>(
     now: Timestamp,
     dry_run: bool,
 ) -> Result<usize, PipelineError> {
-    let digest = {
+    let mut digest = {
         let store = desk.store();
         digest::compose(&store, &desk.config, channel, now)?
     };
@@ -62,6 +62,7 @@ pub async fn deliver<S: Sink>(
     }
     let ids: Vec<i64> = digest.stories.iter().map(|s| s.story_id).collect();
     let id = desk.store().create_digest(name, &ids, now)?;
+    digest.id = Some(id);
     send_recorded(desk, id, &digest, sink, now).await?;
     desk.store().set_last_digest_at(name, now)?;
     Ok(ids.len())
@@ -103,6 +104,7 @@ pub async fn retry_pending<S: Sink>(
                 stories.push(digest::story_view(&store, *story, desk.config.related.max)?);
             }
             Digest {
+                id: Some(record.id),
                 channel: record.channel.clone(),
                 generated_at: now,
                 stories,

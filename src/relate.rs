@@ -142,6 +142,7 @@ pub fn relate_item(
         let cand_counts = term_counts(&cand.title, cand_text);
         let cand_df = store.document_frequencies(cand_counts.keys().map(String::as_str))?;
         let score = cosine(&vector, &weigh(&cand_counts, &cand_df, docs));
+        tracing::debug!(item = item.id, candidate = cand.id, story, score, "relate candidate");
         let gap = item.published.duration_since(cand.published).abs();
         if score >= MERGE_THRESHOLD
             && gap <= group_window

@@ -3,6 +3,7 @@
 //! [`compose`] reads the store into plain [`Digest`] values; [`render`] turns them into the exact
 //! messages that are posted; a [`Sink`] delivers them (the terminal here, Discord later).
 
+pub mod layout;
 pub mod render;
 pub mod sink;
 
@@ -16,6 +17,8 @@ pub use sink::{Sink, SinkError, TerminalSink};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Digest {
+    /// The store's record of this digest once it is about to be sent (None for previews).
+    pub id: Option<crate::store::DigestId>,
     pub channel: String,
     pub generated_at: Timestamp,
     pub stories: Vec<StoryView>,
@@ -78,6 +81,7 @@ pub fn compose(
         stories.push(story_view(store, row.id, config.related.max)?);
     }
     Ok(Digest {
+        id: None,
         channel: name.clone(),
         generated_at: now,
         stories,

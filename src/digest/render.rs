@@ -1,53 +1,15 @@
-//! Digests as the exact text that is posted: Discord-flavoured markdown, split into messages
-//! that fit Discord's 2000-character limit, with every piece of feed text neutralized (no
-//! mentions, no markdown injection, no broken links).
+//! Text building blocks for everything newsdesk shows: feed text neutralized for Discord
+//! markdown (no mentions, no markdown injection, no broken links), word-boundary truncation,
+//! and one story as a markdown block (CLI `related`/`search`, command replies).
 
 use jiff::Timestamp;
 
 use super::{Digest, StoryView};
 
-/// Discord's limit for a message's content, in characters.
-pub const MESSAGE_LIMIT: usize = 2000;
 const TITLE_LIMIT: usize = 256;
 const SUMMARY_LIMIT: usize = 700;
 const RELATED_TITLE_LIMIT: usize = 120;
 const RELATED_LINE_LIMIT: usize = 160;
-
-/// The digest as posted: one or more messages, each within [`MESSAGE_LIMIT`] characters.
-pub fn markdown_messages(digest: &Digest) -> Vec<String> {
-    let header = format!(
-        "**{}** · {} · {} {}",
-        escape("Newsdesk digest"),
-        escape(&digest.channel),
-        digest.stories.len(),
-        if digest.stories.len() == 1 {
-            "story"
-        } else {
-            "stories"
-        }
-    );
-    if digest.stories.is_empty() {
-        return vec![format!("{header}\nNo new stories.")];
-    }
-    let mut messages = Vec::new();
-    let mut current = header;
-    for story in &digest.stories {
-        let block = truncate_chars(&story_block(story), MESSAGE_LIMIT);
-        if current.chars().count() + 2 + block.chars().count() > MESSAGE_LIMIT {
-            messages.push(std::mem::take(&mut current));
-            current = block;
-        } else {
-            if !current.is_empty() {
-                current.push_str("\n\n");
-            }
-            current.push_str(&block);
-        }
-    }
-    if !current.is_empty() {
-        messages.push(current);
-    }
-    messages
-}
 
 /// One story: linked title, outlet and time, summary, other coverage, Related list.
 pub fn story_block(story: &StoryView) -> String {
@@ -156,21 +118,6 @@ pub fn truncate_words(text: &str, limit: usize) -> String {
     format!("{at_word}…")
 }
 
-/// At most `limit` characters, cut at a line boundary when possible (for whole blocks).
-fn truncate_chars(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(limit.saturating_sub(1)).collect();
-    match cut.rfind('\n') {
-        Some(i) if i > limit / 2 => format!("{}…", &cut[..i]),
-        _ => format!(
-            "{}…",
-            truncate_words(&cut, limit.saturating_sub(1)).trim_end_matches('…')
-        ),
-    }
-}
-
 /// The digest as one JSON document.
 pub fn json(digest: &Digest) -> String {
     serde_json::to_string_pretty(digest).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -215,20 +162,6 @@ mod tests {
         assert!(block.contains("(<https://example.org/a_%28b%29>)"));
         assert!(block.contains("Also covered by: [Ledger](<https://example.net/x>)"));
         assert!(block.contains("\n- Earlier (Monitor, 1 Nov 2026) — It began."));
-    }
-
-    #[test]
-    fn messages_fit_the_limit_even_with_huge_titles() {
-        let digest = Digest {
-            channel: "c".into(),
-            generated_at: Timestamp::UNIX_EPOCH,
-            stories: (0..30).map(|_| story(&"ß".repeat(10_000))).collect(),
-        };
-        let messages = markdown_messages(&digest);
-        assert!(messages.len() > 1);
-        for m in &messages {
-            assert!(m.chars().count() <= MESSAGE_LIMIT, "{}", m.chars().count());
-        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use super::Digest;
-use super::render;
+use super::{layout, render};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -45,7 +45,7 @@ impl<W: Write + Send> TerminalSink<W> {
         if self.json {
             writeln!(out, "{}", render::json(digest))?;
         } else {
-            let messages = render::markdown_messages(digest);
+            let messages = layout::digest_messages(digest);
             let total = messages.len();
             for (i, message) in messages.iter().enumerate() {
                 writeln!(
@@ -55,7 +55,7 @@ impl<W: Write + Send> TerminalSink<W> {
                     i + 1,
                     total
                 )?;
-                writeln!(out, "{message}")?;
+                writeln!(out, "{}", layout::to_text(message))?;
             }
             writeln!(out)?;
         }

@@ -105,6 +105,35 @@ const MIGRATIONS: &[&str] = &[
         paused_reason TEXT
     );
     "#,
+    // 2: Discord messages of each digest (exactly-once posting) and channel pauses.
+    r#"
+    CREATE TABLE digest_messages (
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        part INTEGER NOT NULL,
+        nonce TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        PRIMARY KEY (digest_id, part)
+    );
+    "#,
+    // 3: what slash commands change: channel topic subscriptions and topics added from Discord.
+    r#"
+    CREATE TABLE channel_topic_overrides (
+        channel_name TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        subscribed INTEGER NOT NULL,
+        changed_by TEXT,
+        changed_at INTEGER NOT NULL,
+        PRIMARY KEY (channel_name, topic)
+    );
+    CREATE TABLE custom_topics (
+        name TEXT PRIMARY KEY,
+        title TEXT,
+        query TEXT NOT NULL,
+        created_by TEXT,
+        created_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build knows.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use newsdesk::config::Config;
 use newsdesk::daemon::{self, RunOptions};
-use newsdesk::digest::{self, TerminalSink, render};
+use newsdesk::digest::{self, TerminalSink, layout};
 use newsdesk::fetch::schedule::FeedStatus;
 use newsdesk::pipeline::{Desk, PollOutcome};
 
@@ -406,12 +406,13 @@ async fn hostile_titles_are_neutralized_in_the_digest() {
         at("2026-11-20T12:00:00Z"),
     )
     .unwrap();
-    let messages = render::markdown_messages(&d);
+    let messages = layout::digest_messages(&d);
     for m in &messages {
-        assert!(m.chars().count() <= render::MESSAGE_LIMIT);
-        assert!(!m.contains("@everyone"), "{m}");
-        assert!(!m.contains("<@&123>"), "{m}");
-        assert!(!m.contains("**URGENT**"), "{m}");
+        let text = layout::to_text(m);
+        assert!(m.embeds.iter().all(|e| e.title.chars().count() <= layout::TITLE_LIMIT));
+        assert!(!text.contains("@everyone"), "{text}");
+        assert!(!text.contains("<@&123>"), "{text}");
+        assert!(!text.contains("**URGENT**"), "{text}");
     }
 }
 

@@ -1,0 +1,322 @@
+//! The posted form of a digest: messages of embeds, one embed per story, inside every Discord
+//! limit. The terminal shows exactly these messages; the Discord sink sends them.
+//!
+//! Limits are counted in characters (Unicode scalar values), not bytes: content 2000, 10 embeds
+//! per message, title 256, description 4096, field name 256, field value 1024, footer 2048, and
+//! 6000 characters across all embeds of one message. Text is cut at word boundaries with an
+//! ellipsis, never inside a character or a markdown link.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::render::{escape, link, truncate_words};
+use super::{Digest, StoryView};
+
+pub const CONTENT_LIMIT: usize = 2000;
+pub const EMBEDS_PER_MESSAGE: usize = 10;
+pub const TITLE_LIMIT: usize = 256;
+pub const DESCRIPTION_LIMIT: usize = 4096;
+pub const FIELD_NAME_LIMIT: usize = 256;
+pub const FIELD_VALUE_LIMIT: usize = 1024;
+pub const FOOTER_LIMIT: usize = 2048;
+pub const MESSAGE_EMBED_TOTAL: usize = 6000;
+
+/// Summaries longer than this are cut: a digest is for skimming.
+const SUMMARY_CHARS: usize = 700;
+const RELATED_TITLE_CHARS: usize = 110;
+const RELATED_LINE_CHARS: usize = 140;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostMessage {
+    pub content: String,
+    pub embeds: Vec<PostEmbed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostEmbed {
+    pub title: String,
+    pub url: Option<String>,
+    pub description: String,
+    pub fields: Vec<PostField>,
+    pub footer: String,
+    pub timestamp: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostField {
+    pub name: String,
+    pub value: String,
+}
+
+impl PostEmbed {
+    /// Characters that count toward the 6000-per-message total.
+    pub fn counted_chars(&self) -> usize {
+        let count = |s: &str| s.trim().chars().count();
+        count(&self.title)
+            + count(&self.description)
+            + count(&self.footer)
+            + self
+                .fields
+                .iter()
+                .map(|f| count(&f.name) + count(&f.value))
+                .sum::<usize>()
+    }
+}
+
+/// One embed per story: linked title, summary, "Also covered by", "Related", outlet and time.
+pub fn story_embed(story: &StoryView) -> PostEmbed {
+    let mut fields = Vec::new();
+    if !story.also_covered_by.is_empty() {
+        let links: Vec<String> = story
+            .also_covered_by
+            .iter()
+            .map(|c| link(&truncate_words(&c.outlet, 80), c.url.as_deref()))
+            .collect();
+        fields.push(PostField {
+            name: "Also covered by".to_string(),
+            value: join_within(&links, ", ", FIELD_VALUE_LIMIT),
+        });
+    }
+    if !story.related.is_empty() {
+        let lines: Vec<String> = story
+            .related
+            .iter()
+            .map(|r| {
+                let mut line = format!(
+                    "• {} ({}, {})",
+                    link(&truncate_words(&r.title, RELATED_TITLE_CHARS), r.url.as_deref()),
+                    escape(&truncate_words(&r.outlet, 60)),
+                    r.published.strftime("%-d %b %Y")
+                );
+                if !r.line.is_empty() {
+                    line.push_str(" — ");
+                    line.push_str(&escape(&truncate_words(&r.line, RELATED_LINE_CHARS)));
+                }
+                line
+            })
+            .collect();
+        fields.push(PostField {
+            name: "Related".to_string(),
+            value: join_within(&lines, "\n", FIELD_VALUE_LIMIT),
+        });
+    }
+    PostEmbed {
+        title: escape_cut(&story.title, TITLE_LIMIT),
+        url: story
+            .url
+            .clone()
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
+        description: escape_cut(&truncate_words(&story.summary, SUMMARY_CHARS), DESCRIPTION_LIMIT),
+        fields,
+        footer: escape_cut(&story.outlet, FOOTER_LIMIT),
+        timestamp: story.published,
+    }
+}
+
+/// The digest as messages: a header line in the first message's content, embeds packed so no
+/// message exceeds 10 embeds or 6000 embed characters.
+pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
+    let count = digest.stories.len();
+    let header = format!(
+        "**Newsdesk digest** · {} · {} {}",
+        escape(&digest.channel),
+        count,
+        if count == 1 { "story" } else { "stories" }
+    );
+    if digest.stories.is_empty() {
+        return vec![PostMessage {
+            content: format!("{header}\nNo new stories."),
+            embeds: Vec::new(),
+        }];
+    }
+    let mut messages: Vec<PostMessage> = Vec::new();
+    let mut current: Vec<PostEmbed> = Vec::new();
+    let mut total = 0;
+    for story in &digest.stories {
+        let embed = story_embed(story);
+        let size = embed.counted_chars();
+        if !current.is_empty() && (current.len() == EMBEDS_PER_MESSAGE || total + size > MESSAGE_EMBED_TOTAL) {
+            messages.push(PostMessage {
+                content: String::new(),
+                embeds: std::mem::take(&mut current),
+            });
+            total = 0;
+        }
+        total += size;
+        current.push(embed);
+    }
+    messages.push(PostMessage {
+        content: String::new(),
+        embeds: current,
+    });
+    let parts = messages.len();
+    for (i, message) in messages.iter_mut().enumerate() {
+        message.content = if parts == 1 {
+            header.clone()
+        } else if i == 0 {
+            format!("{header} (1/{parts})")
+        } else {
+            format!("({}/{parts})", i + 1)
+        };
+    }
+    messages
+}
+
+/// The message as plain text, the way a reader sees it in Discord (for the terminal).
+pub fn to_text(message: &PostMessage) -> String {
+    let mut out = message.content.clone();
+    for embed in &message.embeds {
+        out.push_str("\n\n┃ ");
+        match &embed.url {
+            Some(url) => out.push_str(&format!("**{}** <{url}>", embed.title)),
+            None => out.push_str(&format!("**{}**", embed.title)),
+        }
+        for line in embed.description.lines() {
+            out.push_str("\n┃ ");
+            out.push_str(line);
+        }
+        for field in &embed.fields {
+            out.push_str(&format!("\n┃ __{}__", field.name));
+            for line in field.value.lines() {
+                out.push_str("\n┃ ");
+                out.push_str(line);
+            }
+        }
+        out.push_str(&format!(
+            "\n┃ {} · {}",
+            embed.footer,
+            embed.timestamp.strftime("%a %-d %b %Y %H:%M UTC")
+        ));
+    }
+    out
+}
+
+/// Escaped text cut to `limit` characters, never leaving a dangling backslash.
+fn escape_cut(text: &str, limit: usize) -> String {
+    let escaped = escape(text);
+    if escaped.chars().count() <= limit {
+        return escaped;
+    }
+    // Cut the raw text until its escaped form fits, so no escape sequence is split.
+    let mut budget = limit;
+    loop {
+        let candidate = escape(&truncate_words(text, budget));
+        if candidate.chars().count() <= limit || budget == 1 {
+            return candidate;
+        }
+        budget = budget.saturating_sub((candidate.chars().count() - limit).max(1));
+    }
+}
+
+/// Whole items joined by `sep` within `limit` characters; items that do not fit are dropped
+/// (a link is never cut in half). A single oversize item is cut as plain text.
+fn join_within(items: &[String], sep: &str, limit: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for item in items {
+        let extra = item.chars().count() + if out.is_empty() { 0 } else { sep.chars().count() };
+        if used + extra > limit {
+            if out.is_empty() {
+                return truncate_words(item, limit);
+            }
+            break;
+        }
+        if !out.is_empty() {
+            out.push_str(sep);
+        }
+        out.push_str(item);
+        used += extra;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::{Coverage, RelatedView};
+
+    fn hostile_story(i: usize) -> StoryView {
+        let long = "@everyone **boom** ".repeat(600);
+        StoryView {
+            story_id: i as i64,
+            title: format!("{i} {long}"),
+            outlet: format!("Outlet {long}"),
+            published: "2026-11-20T10:00:00Z".parse().unwrap(),
+            url: Some(format!("https://example.org/{i}")),
+            summary: "ß".repeat(9000),
+            also_covered_by: (0..40)
+                .map(|k| Coverage {
+                    outlet: format!("Outlet {k} {long}"),
+                    title: "t".into(),
+                    url: Some(format!("https://example.net/{k}")),
+                })
+                .collect(),
+            related: (0..5)
+                .map(|k| RelatedView {
+                    story_id: k,
+                    title: long.clone(),
+                    outlet: "M".into(),
+                    published: "2026-11-01T10:00:00Z".parse().unwrap(),
+                    url: Some(format!("https://example.com/{k}")),
+                    line: long.clone(),
+                })
+                .collect(),
+            topics: vec![],
+        }
+    }
+
+    #[test]
+    fn fifty_hostile_stories_stay_inside_every_limit() {
+        let digest = Digest {
+            id: None,
+            channel: "c".into(),
+            generated_at: Timestamp::UNIX_EPOCH,
+            stories: (0..50).map(hostile_story).collect(),
+        };
+        let messages = digest_messages(&digest);
+        let embeds: usize = messages.iter().map(|m| m.embeds.len()).sum();
+        assert_eq!(embeds, 50, "every story is posted");
+        for m in &messages {
+            assert!(m.content.chars().count() <= CONTENT_LIMIT);
+            assert!(m.embeds.len() <= EMBEDS_PER_MESSAGE);
+            assert!(m.embeds.iter().map(PostEmbed::counted_chars).sum::<usize>() <= MESSAGE_EMBED_TOTAL);
+            for e in &m.embeds {
+                assert!(e.title.chars().count() <= TITLE_LIMIT);
+                assert!(e.description.chars().count() <= DESCRIPTION_LIMIT);
+                assert!(e.footer.chars().count() <= FOOTER_LIMIT);
+                for f in &e.fields {
+                    assert!(f.name.chars().count() <= FIELD_NAME_LIMIT);
+                    assert!(f.value.chars().count() <= FIELD_VALUE_LIMIT);
+                    // Whole links only: every "[" that opens a link is closed.
+                    assert_eq!(f.value.matches("](<").count(), f.value.matches(">)").count());
+                }
+                let text = format!("{} {} {}", e.title, e.description, e.footer);
+                assert!(!text.contains("@everyone"));
+                assert!(!text.contains("**boom**"));
+                assert!(!e.title.ends_with('\\'));
+            }
+        }
+    }
+
+    #[test]
+    fn one_message_for_a_small_digest() {
+        let mut story = hostile_story(1);
+        story.title = "Agency cuts grants".into();
+        story.summary = "Short.".into();
+        story.also_covered_by.truncate(2);
+        story.related.truncate(1);
+        let digest = Digest {
+            id: None,
+            channel: "research".into(),
+            generated_at: Timestamp::UNIX_EPOCH,
+            stories: vec![story],
+        };
+        let messages = digest_messages(&digest);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].content, "**Newsdesk digest** · research · 1 story");
+        let e = &messages[0].embeds[0];
+        assert_eq!(e.title, "Agency cuts grants");
+        assert_eq!(e.fields[0].name, "Also covered by");
+        assert_eq!(e.fields[1].name, "Related");
+    }
+}
