@@ -204,12 +204,20 @@ fn default_max_stories() -> usize {
 pub struct DiscordConfig {
     /// Name of the environment variable holding the bot token.
     pub token_env: String,
+    /// Let `/feeds add` accept URLs on loopback, private, link-local and similar addresses
+    /// (normally refused so a Discord user cannot make the bot probe the local network).
+    pub allow_private_feed_urls: bool,
+    /// Register slash commands in this guild only (instant updates while developing);
+    /// global registration when absent.
+    pub dev_guild_id: Option<String>,
 }
 
 impl Default for DiscordConfig {
     fn default() -> Self {
         DiscordConfig {
             token_env: "NEWSDESK_DISCORD_TOKEN".to_string(),
+            allow_private_feed_urls: false,
+            dev_guild_id: None,
         }
     }
 }
@@ -589,7 +597,7 @@ mod tests {
         );
         let i = &issues(&text)[0];
         assert_eq!(i.field, "channel[0].topics[1]");
-        assert_eq!((i.line, i.column), (7, 15));
+        assert_eq!((i.line, i.column), (7, 17));
     }
 
     #[test]

@@ -142,7 +142,13 @@ pub fn relate_item(
         let cand_counts = term_counts(&cand.title, cand_text);
         let cand_df = store.document_frequencies(cand_counts.keys().map(String::as_str))?;
         let score = cosine(&vector, &weigh(&cand_counts, &cand_df, docs));
-        tracing::debug!(item = item.id, candidate = cand.id, story, score, "relate candidate");
+        tracing::debug!(
+            item = item.id,
+            candidate = cand.id,
+            story,
+            score,
+            "relate candidate"
+        );
         let gap = item.published.duration_since(cand.published).abs();
         if score >= MERGE_THRESHOLD
             && gap <= group_window
@@ -216,7 +222,7 @@ fn candidates(
     text: &str,
     df: &HashMap<String, i64>,
 ) -> Result<Vec<ItemRow>, StoreError> {
-    // Query with surface words (FTS applies its own stemmer), ranked by the rarity of their stem.
+    // Query with surface words (FTS applies its own stemmer), rarest stems first.
     let lead: String = text
         .split_whitespace()
         .take(LEAD_WORDS)
@@ -226,6 +232,8 @@ fn candidates(
         .chain(terms::words(&lead))
         .filter(|w| w.chars().count() > 2 && !terms::is_stopword(w))
         .map(|w| (df.get(&terms::stem(&w)).copied().unwrap_or(0), w))
+        // A word no earlier document has cannot find a candidate.
+        .filter(|(df, _)| *df > 0)
         .collect();
     words.sort();
     words.dedup_by(|a, b| a.1 == b.1);

@@ -1,4 +1,4 @@
-//! The demo topics (config/demo-topics.toml) against the demo feeds (config/demo/): every item
+//! The demo topics (the [[topic]] entries of config/demo.toml) against the demo feeds (config/demo/): every item
 //! meant for a topic matches it, and nothing else does.
 
 use std::collections::BTreeSet;
@@ -9,12 +9,6 @@ use newsdesk::parse::parse_feed;
 use newsdesk::topics::{Query, TopicDoc};
 use url::Url;
 
-#[derive(serde::Deserialize)]
-struct TopicsFile {
-    topic: Vec<Topic>,
-}
-
-#[derive(serde::Deserialize)]
 struct Topic {
     name: String,
     query: Query,
@@ -25,10 +19,16 @@ fn config_dir() -> PathBuf {
 }
 
 fn topics() -> Vec<Topic> {
-    let path = config_dir().join("demo-topics.toml");
-    let text = std::fs::read_to_string(&path).expect("demo-topics.toml readable");
-    let file: TopicsFile = toml::from_str(&text).expect("demo-topics.toml valid");
-    file.topic
+    let config =
+        newsdesk::config::Config::load(&config_dir().join("demo.toml")).expect("demo.toml valid");
+    config
+        .topics
+        .into_iter()
+        .map(|t| Topic {
+            name: t.name.into_inner(),
+            query: t.query,
+        })
+        .collect()
 }
 
 /// Article text of a local demo page: the story body, without the page furniture around it.
@@ -90,7 +90,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("pledges $400 million", &["research-funding"]),
     ("regional research hubs", &["research-funding"]),
     ("foreign funding disclosure rule", &["research-security"]),
-    ("office rule requires grant applicants", &["research-security"]),
+    (
+        "office rule requires grant applicants",
+        &["research-security"],
+    ),
     ("Foreign influence rule", &["research-security"]),
     ("Universities ask for delay", &["research-security"]),
     ("Export controls tightened", &["research-security"]),
