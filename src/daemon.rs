@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::config::ChannelConfig;
-use crate::digest::{self, Digest, Sink};
+use crate::digest::{self, Digest, Sink, SinkError};
 use crate::pipeline::{Desk, PipelineError, PollOutcome};
 use crate::store::{DigestRecord, FeedRow};
 
@@ -50,6 +50,9 @@ pub async fn deliver<S: Sink>(
         digest::compose(&store, &desk.config, channel, now)?
     };
     let name = channel.name.get_ref();
+    if !dry_run && desk.store().channel_state(name)?.paused_reason.is_some() {
+        return Ok(0);
+    }
     if dry_run {
         if let Err(e) = sink.post(&digest).await {
             tracing::error!(channel = %name, error = %e, "digest not shown");
@@ -80,6 +83,15 @@ async fn send_recorded<S: Sink>(
             desk.store().mark_digest_sent(id, now)?;
             Ok(true)
         }
+        Err(SinkError::Unauthorized(why)) => Err(PipelineError::Unauthorized(why)),
+        Err(SinkError::ChannelUnavailable(why)) => {
+            desk.store().record_digest_failure(id, &why)?;
+            if desk.store().pause_channel(&digest.channel, &why)? {
+                tracing::error!(channel = %digest.channel, reason = %why,
+                    "channel paused: its stories stay queued until it is fixed and newsdesk restarts");
+            }
+            Ok(false)
+        }
         Err(e) => {
             tracing::warn!(channel = %digest.channel, error = %e, "digest not delivered; will retry");
             desk.store().record_digest_failure(id, &e.to_string())?;
@@ -97,6 +109,9 @@ pub async fn retry_pending<S: Sink>(
     let pending: Vec<DigestRecord> = desk.store().pending_digests()?;
     let mut sent = 0;
     for record in pending {
+        if desk.store().channel_state(&record.channel)?.paused_reason.is_some() {
+            continue;
+        }
         let digest = {
             let store = desk.store();
             let mut stories = Vec::with_capacity(record.stories.len());
@@ -147,6 +162,9 @@ pub async fn run<S: Sink>(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), PipelineError> {
     let started = clock.now();
+    for channel in desk.store().resume_all_channels()? {
+        tracing::info!(%channel, "channel unpaused at start; its queued digests will be retried");
+    }
     if options.once {
         poll_and_process(&desk, started, on_feed).await?;
         if !options.dry_run {

@@ -27,6 +27,7 @@
 //! - [`store`]: every table and every SQL statement.
 //! - [`pipeline`]: one poll of one feed, then processing of the new items.
 //! - [`digest`]: choosing a channel's stories and rendering them; [`digest::Sink`] is where they go.
+//! - [`discord`]: digests as Discord messages, slash commands.
 //! - [`daemon`]: the long-running loop and clean shutdown; [`schedule`]: when digests are due.
 //! - [`opml`]: feed list import/export.
 //! - [`cli`]: command-line commands (one file per command group).
@@ -36,6 +37,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod digest;
+pub mod discord;
 pub mod duration;
 pub mod extract;
 pub mod fetch;

@@ -29,6 +29,8 @@ pub enum PipelineError {
     Client(#[from] crate::fetch::FetchError),
     #[error("invalid feed URL in config: {0}")]
     FeedUrl(String),
+    #[error("Discord refused the bot token ({0}); check the token in the environment")]
+    Unauthorized(String),
 }
 
 /// What one poll of one feed did.

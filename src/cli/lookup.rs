@@ -5,6 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::run::open_desk;
 use crate::config::Config;
 use crate::digest::{self, render};
+use crate::discord::commands::lookup::search_stories;
 use crate::store::{Store, StoryId};
 
 #[derive(Debug, clap::Args)]
@@ -51,49 +52,25 @@ fn find_story(store: &Store, target: &str) -> anyhow::Result<StoryId> {
     })
 }
 
-/// An FTS5 expression requiring every word (or quoted phrase) of a user's query, with FTS5
-/// syntax characters neutralized.
-pub fn fts_all_of(query: &str) -> Option<String> {
-    let mut parts = Vec::new();
-    for (i, chunk) in query.split('"').enumerate() {
-        let words: Vec<String> = crate::terms::words(chunk).collect();
-        if words.is_empty() {
-            continue;
-        }
-        if i % 2 == 1 {
-            parts.push(format!("\"{}\"", words.join(" ")));
-        } else {
-            parts.extend(words.into_iter().map(|w| format!("\"{w}\"")));
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join(" AND "))
-}
+/// Re-exported: the search logic is shared with the slash commands.
+pub use crate::discord::commands::lookup::fts_all_of;
 
 pub fn search(config: Config, args: &SearchArgs) -> anyhow::Result<()> {
     let text = args.query.join(" ");
-    let Some(expr) = fts_all_of(&text) else {
+    if fts_all_of(&text).is_none() {
         anyhow::bail!("the query has no words to search for");
-    };
+    }
     let max = config.related.max;
     let desk = open_desk(config)?;
     let store = desk.store();
     let since = args
         .days
         .map(|d| Timestamp::now() - SignedDuration::from_hours(i64::from(d) * 24));
-    let mut stories: Vec<(Timestamp, StoryId)> = Vec::new();
-    for hit in store.search_items(&expr, 200)? {
-        let item = store.item(hit.item_id)?;
-        let Some(story) = item.story_id else { continue };
-        if since.is_some_and(|s| item.published < s) || stories.iter().any(|(_, id)| *id == story) {
-            continue;
-        }
-        stories.push((store.story(story)?.published, story));
-    }
-    stories.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let stories = search_stories(&store, &text, since, args.limit)?;
     if stories.is_empty() {
         println!("no stories match {text:?}");
     }
-    for (_, story) in stories.into_iter().take(args.limit) {
+    for story in stories {
         let view = digest::story_view(&store, story, max)?;
         println!("{}\n", render::story_block(&view));
     }

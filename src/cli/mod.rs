@@ -2,6 +2,8 @@
 //! print; errors get context here (anyhow) and become a non-zero exit.
 
 mod check;
+pub mod extract;
+pub mod summarize;
 mod feeds;
 mod lookup;
 mod relate;

@@ -10,8 +10,16 @@ use super::{layout, render};
 pub enum SinkError {
     #[error("cannot write the digest: {0}")]
     Io(#[from] std::io::Error),
+    /// Worth retrying later (network, 5xx, rate limits that outlasted the client's patience).
     #[error("{0}")]
     Delivery(String),
+    /// The target cannot take messages until a human acts (missing permissions, deleted
+    /// channel): the channel is paused, its stories stay queued.
+    #[error("channel unavailable: {0}")]
+    ChannelUnavailable(String),
+    /// The credentials were refused: nothing will work until the token is fixed.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
 }
 
 /// A destination for digests. `post` returns only once every message is delivered.

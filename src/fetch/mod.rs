@@ -139,6 +139,12 @@ impl Fetcher {
         })
     }
 
+    /// The underlying HTTP client, to share its connection pool and TLS stack (the Discord
+    /// client is built on it).
+    pub fn client(&self) -> reqwest::Client {
+        self.client.clone()
+    }
+
     pub fn settings(&self) -> &FetchSettings {
         &self.settings
     }

@@ -134,4 +134,63 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+
+    /// Message parts of a digest already delivered: (part, message id).
+    pub fn sent_parts(&self, digest: DigestId) -> Result<Vec<(usize, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT part, message_id FROM digest_messages WHERE digest_id = ?1 ORDER BY part")?;
+        let rows = stmt.query_map([digest], |r| Ok((r.get::<_, i64>(0)? as usize, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records one delivered message of a digest (so a retry never sends it again).
+    pub fn record_message(
+        &mut self,
+        digest: DigestId,
+        part: usize,
+        nonce: &str,
+        message_id: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO digest_messages (digest_id, part, nonce, message_id, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![digest, part as i64, nonce, message_id, ts_to_sql(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Pauses a channel (missing permissions, deleted channel). Returns true when it was not
+    /// paused before, so the caller says so once.
+    pub fn pause_channel(&mut self, channel: &str, reason: &str) -> Result<bool> {
+        let before = self.channel_state(channel)?.paused_reason;
+        self.conn.execute(
+            "INSERT INTO channel_state (channel, paused_reason) VALUES (?1, ?2)
+             ON CONFLICT (channel) DO UPDATE SET paused_reason = excluded.paused_reason",
+            params![channel, reason],
+        )?;
+        Ok(before.is_none())
+    }
+
+    /// Lifts every pause (at start: the operator may have fixed permissions or the config).
+    pub fn resume_all_channels(&mut self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT channel FROM channel_state WHERE paused_reason IS NOT NULL")?;
+        let paused: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        self.conn
+            .execute("UPDATE channel_state SET paused_reason = NULL", [])?;
+        Ok(paused)
+    }
+
+    /// Channels currently paused, with the reason.
+    pub fn paused_channels(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT channel, paused_reason FROM channel_state WHERE paused_reason IS NOT NULL ORDER BY channel",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }

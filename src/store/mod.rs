@@ -6,6 +6,7 @@ mod feeds;
 mod items;
 mod migrations;
 mod stories;
+mod subscriptions;
 mod terms;
 
 use std::path::Path;
@@ -17,6 +18,7 @@ pub use digests::{ChannelState, DigestRecord, DigestStatus};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
 pub use items::{ItemRow, NewItems, ProcessedItem, SearchHit};
 pub use stories::{RelatedLink, StoryRow};
+pub use subscriptions::{CustomTopic, FeedRemoval, channel_topics, effective_topics};
 
 pub type FeedId = i64;
 pub type ItemId = i64;

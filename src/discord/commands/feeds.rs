@@ -1,0 +1,272 @@
+//! `/feeds list | health | add url [name] | remove name`.
+
+use jiff::Timestamp;
+use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
+use url::Url;
+
+use super::request::{DESCRIPTION_LIMIT, MANAGE_GUILD, join_lines};
+use super::{CommandRequest, Outcome, Reply, ReplyEmbed, escaped_within, guard, require, when};
+use crate::digest::render::{escape, link, truncate_words};
+use crate::fetch::FetchOutcome;
+use crate::fetch::schedule::FeedStatus;
+use crate::pipeline::Desk;
+use crate::store::{FeedRemoval, FeedSpec};
+
+/// Longest feed name accepted from Discord.
+const NAME_LIMIT: usize = 80;
+
+pub fn definition() -> CreateCommand {
+    let sub = |name: &str, description: &str| {
+        CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
+    };
+    CreateCommand::new("feeds")
+        .description("The feeds newsdesk reads")
+        // One permission per command on Discord's side: the whole group is for server managers;
+        // add/remove are checked again when they arrive.
+        .default_member_permissions(Permissions::MANAGE_GUILD)
+        .add_option(sub("list", "Every feed and its state"))
+        .add_option(sub("health", "Failing and dead feeds, paused channels"))
+        .add_option(
+            sub("add", "Follow a new feed (fetched and checked first)")
+                .add_sub_option(
+                    CreateCommandOption::new(CommandOptionType::String, "url", "Feed URL")
+                        .required(true)
+                        .max_length(2000),
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "name",
+                        "Name shown in digests (default: the feed's title)",
+                    )
+                    .max_length(NAME_LIMIT as u16),
+                ),
+        )
+        .add_option(
+            sub("remove", "Stop following a feed added from Discord").add_sub_option(
+                CreateCommandOption::new(CommandOptionType::String, "name", "Feed name")
+                    .required(true)
+                    .set_autocomplete(true),
+            ),
+        )
+}
+
+pub async fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
+    match req.subcommand() {
+        Some("list") => list(desk),
+        Some("health") => health(desk),
+        Some("add") => add(desk, req, now).await,
+        Some("remove") => remove(desk, req),
+        _ => Ok(Reply::private("Use /feeds list, health, add or remove.")),
+    }
+}
+
+fn list(desk: &Desk) -> Outcome {
+    let feeds = desk.store().feeds()?;
+    let active = feeds.iter().filter(|f| f.active).count();
+    let lines: Vec<String> = feeds
+        .iter()
+        .filter(|f| f.active)
+        .map(|f| {
+            let origin = if f.origin == "config" {
+                String::new()
+            } else {
+                format!(", added from {}", escape(&f.origin))
+            };
+            format!(
+                "**{}** ({}{origin}): {}, {} items",
+                link(&truncate_words(&f.name, NAME_LIMIT), Some(&f.url)),
+                escape(&truncate_words(&f.url, 120)),
+                f.health.status.as_str(),
+                f.item_count
+            )
+        })
+        .collect();
+    let description = if lines.is_empty() {
+        "No feeds yet: add one to the config file or with /feeds add.".to_string()
+    } else {
+        join_lines(&lines, DESCRIPTION_LIMIT)
+    };
+    Ok(Reply::private("").with_embed(ReplyEmbed {
+        title: format!("Feeds ({active})"),
+        description,
+        ..ReplyEmbed::default()
+    }))
+}
+
+fn health(desk: &Desk) -> Outcome {
+    let store = desk.store();
+    let feeds = store.active_feeds()?;
+    let mut lines = Vec::new();
+    for f in feeds.iter().filter(|f| f.health.status != FeedStatus::Ok) {
+        let since = f
+            .health
+            .failing_since
+            .map(|t| format!(" since {}", when(t)))
+            .unwrap_or_default();
+        let error = f.health.last_error.as_deref().unwrap_or("unknown error");
+        lines.push(format!(
+            "**{}**: {}{since}, {} failures in a row: {}",
+            escape(&truncate_words(&f.name, NAME_LIMIT)),
+            f.health.status.as_str(),
+            f.health.consecutive_failures,
+            escaped_within(error, 300)
+        ));
+    }
+    let failing = lines.len();
+    for channel in &desk.config.channels {
+        let name = channel.name.get_ref();
+        if let Some(reason) = store.channel_state(name)?.paused_reason {
+            lines.push(format!(
+                "Channel **{}** is paused: {}",
+                escape(name),
+                escaped_within(&reason, 300)
+            ));
+        }
+    }
+    let paused = lines.len() - failing;
+    if lines.is_empty() {
+        lines.push(format!(
+            "All {} feeds are healthy and no channel is paused.",
+            feeds.len()
+        ));
+    }
+    Ok(Reply::private("").with_embed(ReplyEmbed {
+        title: "Feed health".to_string(),
+        description: join_lines(&lines, DESCRIPTION_LIMIT),
+        footer: Some(format!(
+            "{failing} of {} feeds failing or dead · {paused} channels paused",
+            feeds.len()
+        )),
+        ..ReplyEmbed::default()
+    }))
+}
+
+async fn add(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
+    if let Some(refusal) = require(req, MANAGE_GUILD, "Manage Server") {
+        return Ok(refusal);
+    }
+    let Some(raw) = req.string("url") else {
+        return Ok(Reply::private("Give the feed's URL."));
+    };
+    let url = match Url::parse(raw) {
+        Ok(url) => url,
+        Err(e) => {
+            return Ok(Reply::private(format!(
+                "That is not a URL ({e}): {}",
+                escaped_within(raw, 300)
+            )));
+        }
+    };
+    let allow = desk.config.discord.allow_private_feed_urls;
+    if let Err(e) = guard::check_url(&url, allow).await {
+        tracing::warn!(url = %url, user = req.user_id, error = %e, "feed URL refused");
+        return Ok(Reply::private(format!(
+            "Refused: {}",
+            escape(&e.to_string())
+        )));
+    }
+    if let Some(known) = desk
+        .store()
+        .feeds()?
+        .into_iter()
+        .find(|f| f.url == url.as_str() && f.active)
+    {
+        return Ok(Reply::private(format!(
+            "That feed is already followed as **{}**.",
+            escape(&known.name)
+        )));
+    }
+    let fetched = match desk.fetcher().get(&url, &Default::default()).await {
+        Ok(FetchOutcome::Fetched(fetched)) => fetched,
+        Ok(FetchOutcome::NotModified { .. }) => {
+            return Ok(Reply::private(
+                "The server answered 304 Not Modified to a plain request; not added.",
+            ));
+        }
+        Err(e) => {
+            return Ok(Reply::private(format!(
+                "Could not fetch it: {}. Not added.",
+                escaped_within(&e.to_string(), 300)
+            )));
+        }
+    };
+    // Redirects are followed by the fetcher; the address it ended at must pass too.
+    if fetched.final_url.host_str() != url.host_str()
+        && let Err(e) = guard::check_url(&fetched.final_url, allow).await
+    {
+        tracing::warn!(url = %url, final_url = %fetched.final_url, error = %e, "feed redirect refused");
+        return Ok(Reply::private(format!(
+            "Refused after a redirect: {}",
+            escape(&e.to_string())
+        )));
+    }
+    let parsed = match crate::parse::parse_feed(
+        &fetched.body,
+        fetched.content_type.as_deref(),
+        Some(&fetched.final_url),
+    ) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return Ok(Reply::private(format!(
+                "That is not a feed newsdesk can read: {}. Not added.",
+                escaped_within(&e.to_string(), 300)
+            )));
+        }
+    };
+    let name = req
+        .string("name")
+        .map(str::to_string)
+        .or_else(|| parsed.meta.title.clone().filter(|t| !t.trim().is_empty()))
+        .or_else(|| url.host_str().map(str::to_string))
+        .unwrap_or_else(|| url.to_string());
+    let name: String = truncate_words(&name.replace(char::is_control, " "), NAME_LIMIT);
+    let mut store = desk.store();
+    if store.feed_by_name(&name)?.is_some_and(|f| f.active) {
+        return Ok(Reply::private(format!(
+            "A feed called **{}** exists already; choose another name.",
+            escape(&name)
+        )));
+    }
+    let spec = FeedSpec {
+        name: name.clone(),
+        url: url.to_string(),
+    };
+    store.add_feed(&spec, "discord", now)?;
+    tracing::info!(feed = %name, %url, user = req.user_id, "feed added from Discord");
+    Ok(Reply::private(format!(
+        "Added **{}** ({} entries now). Its current entries are recorded quietly at the next \
+         poll; new ones appear in digests after that.",
+        escape(&name),
+        parsed.entries.len()
+    )))
+}
+
+fn remove(desk: &Desk, req: &CommandRequest) -> Outcome {
+    if let Some(refusal) = require(req, MANAGE_GUILD, "Manage Server") {
+        return Ok(refusal);
+    }
+    let Some(name) = req.string("name") else {
+        return Ok(Reply::private(
+            "Name the feed to remove: /feeds list shows them.",
+        ));
+    };
+    let removal = desk.store().remove_feed(name)?;
+    let shown = escape(name);
+    Ok(match removal {
+        FeedRemoval::Deactivated(feed) => {
+            tracing::info!(feed = %feed.name, user = req.user_id, "feed removed from Discord");
+            Reply::private(format!(
+                "Stopped following **{shown}**; its stories stay searchable."
+            ))
+        }
+        FeedRemoval::FromConfig(_) => Reply::private(format!(
+            "**{shown}** comes from the config file; remove it there (Discord can only remove \
+             feeds added with /feeds add)."
+        )),
+        FeedRemoval::AlreadyInactive(_) => {
+            Reply::private(format!("**{shown}** is not followed any more."))
+        }
+        FeedRemoval::NotFound => Reply::private(format!("There is no feed called **{shown}**.")),
+    })
+}

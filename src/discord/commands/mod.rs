@@ -1,0 +1,339 @@
+//! Slash commands: definitions and logic on plain data (no serenity Context needed).
+//!
+//! [`execute`] takes a [`CommandRequest`] and returns a [`Reply`] already cut to Discord's
+//! limits; [`autocomplete`] returns topic (or feed) name choices; [`definitions`] are the
+//! builders registered at start. [`crate::discord::handler`] converts between these and
+//! serenity's types. Feed text in replies always goes through
+//! [`crate::digest::render::escape`].
+
+pub mod digest;
+pub mod feeds;
+pub mod guard;
+pub mod lookup;
+pub mod related;
+pub mod request;
+pub mod search;
+pub mod subscribe;
+pub mod topic;
+pub mod topics;
+
+use jiff::Timestamp;
+use serenity::all::CreateCommand;
+
+use crate::config::{ChannelConfig, Config};
+use crate::digest::StoryView;
+use crate::digest::render::{escape, link, truncate_words};
+use crate::pipeline::Desk;
+use crate::store::StoreError;
+
+pub use request::{CommandRequest, OptionValue, Reply, ReplyEmbed, ReplyField};
+use request::{TITLE_LIMIT, join_lines};
+
+/// Choices Discord shows at most for one autocomplete.
+pub const MAX_CHOICES: usize = 25;
+/// Longest choice name and value Discord accepts.
+const CHOICE_LIMIT: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Outcome = Result<Reply, CommandError>;
+
+/// Every slash command, as registered with Discord.
+pub fn definitions() -> Vec<CreateCommand> {
+    vec![
+        digest::definition(),
+        topics::definition(),
+        subscribe::definition(true),
+        subscribe::definition(false),
+        related::definition(),
+        search::definition(),
+        feeds::definition(),
+        topic::definition(),
+    ]
+}
+
+/// Runs one command. Never fails: store errors are logged and answered with a private message.
+pub async fn execute(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Reply {
+    let outcome = match req.name.as_str() {
+        "digest" => digest::run(desk, req, now),
+        "topics" => topics::run(desk),
+        "subscribe" => subscribe::run(desk, req, true, now),
+        "unsubscribe" => subscribe::run(desk, req, false, now),
+        "related" => related::run(desk, req),
+        "search" => search::run(desk, req, now),
+        "feeds" => feeds::run(desk, req, now).await,
+        "topic" => topic::run(desk, req, now),
+        other => Ok(Reply::private(format!(
+            "Unknown command /{}.",
+            escape(&truncate_words(other, 40))
+        ))),
+    };
+    match outcome {
+        Ok(reply) => reply.fit(),
+        Err(e) => {
+            tracing::error!(command = %req.name, error = %e, "slash command failed");
+            Reply::private("Something went wrong reading the news store; the error was logged.")
+                .fit()
+        }
+    }
+}
+
+/// Whether a command's answer must be deferred (it fetches, so it may take longer than the 3 s
+/// Discord allows): Some(ephemeral) for the deferral, None to answer directly.
+pub fn deferral(req: &CommandRequest) -> Option<bool> {
+    match (req.name.as_str(), req.subcommand()) {
+        ("feeds", Some("add")) => Some(true),
+        ("related", _) if related::target_is_url(req) => Some(false),
+        _ => None,
+    }
+}
+
+/// Autocomplete choices (name, value) for the option being typed, best first, at most
+/// [`MAX_CHOICES`].
+pub fn autocomplete(desk: &Desk, req: &CommandRequest) -> Vec<(String, String)> {
+    let candidates: Vec<String> = match (req.name.as_str(), req.focused.as_deref()) {
+        ("digest" | "subscribe", Some("topic")) => topic_names(desk),
+        ("unsubscribe", Some("topic")) => {
+            subscribe::followed_topics(desk, req.channel_id).unwrap_or_else(|| topic_names(desk))
+        }
+        ("topic", Some("name")) if req.subcommand() == Some("remove") => desk
+            .store()
+            .custom_topics()
+            .map(|t| t.into_iter().map(|t| t.name).collect())
+            .unwrap_or_default(),
+        ("feeds", Some("name")) if req.subcommand() == Some("remove") => desk
+            .store()
+            .active_feeds()
+            .map(|f| {
+                f.into_iter()
+                    .filter(|f| f.origin != "config")
+                    .map(|f| f.name)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    choices(candidates, req.focused_text())
+}
+
+fn topic_names(desk: &Desk) -> Vec<String> {
+    let store = desk.store();
+    crate::store::effective_topics(&desk.config, &store)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Candidates starting with `typed` first, then those containing it (case-insensitive).
+fn choices(candidates: Vec<String>, typed: &str) -> Vec<(String, String)> {
+    let typed = typed.to_lowercase();
+    let (mut prefix, mut contains): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for c in candidates {
+        // Discord rejects longer values; such names cannot be chosen anyway.
+        if c.is_empty() || c.chars().count() > CHOICE_LIMIT {
+            continue;
+        }
+        let lower = c.to_lowercase();
+        if lower.starts_with(&typed) {
+            prefix.push(c);
+        } else if lower.contains(&typed) {
+            contains.push(c);
+        }
+    }
+    prefix.extend(contains);
+    prefix.dedup();
+    prefix
+        .into_iter()
+        .take(MAX_CHOICES)
+        .map(|c| (c.clone(), c))
+        .collect()
+}
+
+/// The config `[[channel]]` posting to Discord channel `id`.
+pub fn config_channel(config: &Config, id: u64) -> Option<&ChannelConfig> {
+    config.channels.iter().find(|c| {
+        c.discord_channel_id
+            .as_ref()
+            .and_then(|d| d.get_ref().parse::<u64>().ok())
+            == Some(id)
+    })
+}
+
+/// A private refusal unless the member holds `bit`.
+fn require(req: &CommandRequest, bit: u64, what: &str) -> Option<Reply> {
+    (!req.has_permission(bit)).then(|| {
+        let message = if req.member_permissions.is_none() {
+            format!("/{} only works inside a server.", req.name)
+        } else {
+            format!("You need the {what} permission for this command.")
+        };
+        Reply::private(message)
+    })
+}
+
+/// Feed text escaped for markdown and kept within `limit` characters after escaping.
+pub fn escaped_within(text: &str, limit: usize) -> String {
+    let mut raw_limit = limit;
+    loop {
+        let escaped = escape(&truncate_words(text, raw_limit));
+        let len = escaped.chars().count();
+        if len <= limit || raw_limit == 0 {
+            return escaped;
+        }
+        raw_limit = raw_limit.saturating_sub((len - limit).max(1));
+    }
+}
+
+fn day(t: Timestamp) -> String {
+    t.strftime("%-d %b %Y").to_string()
+}
+
+fn when(t: Timestamp) -> String {
+    t.strftime("%a %-d %b %Y %H:%M UTC").to_string()
+}
+
+/// Plain text for footers (not markdown-rendered): one line.
+fn plain(text: &str, limit: usize) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    truncate_words(&one_line, limit)
+}
+
+/// One story as an embed: linked title, summary, other coverage and the Related list within
+/// `budget` characters of description; outlet, time and topics in the footer.
+pub fn story_embed(view: &StoryView, budget: usize) -> ReplyEmbed {
+    let mut lines = Vec::new();
+    let summary_budget = (budget / 2).clamp(80, 700);
+    if !view.summary.trim().is_empty() {
+        lines.push(escaped_within(&view.summary, summary_budget));
+    }
+    if !view.also_covered_by.is_empty() {
+        let outlets: Vec<String> = view
+            .also_covered_by
+            .iter()
+            .take(5)
+            .map(|c| link(&truncate_words(&c.outlet, 60), c.url.as_deref()))
+            .collect();
+        lines.push(format!("**Also covered by:** {}", outlets.join(", ")));
+    }
+    if !view.related.is_empty() {
+        lines.push("**Related:**".to_string());
+        for r in &view.related {
+            lines.push(format!(
+                "- {} ({}, {})",
+                link(&truncate_words(&r.title, 120), r.url.as_deref()),
+                escape(&truncate_words(&r.outlet, 60)),
+                day(r.published)
+            ));
+        }
+    }
+    let mut footer = format!("{} · {}", plain(&view.outlet, 200), when(view.published));
+    if !view.topics.is_empty() {
+        footer.push_str(&format!(" · {}", plain(&view.topics.join(", "), 200)));
+    }
+    ReplyEmbed {
+        title: escaped_within(&view.title, TITLE_LIMIT),
+        url: view
+            .url
+            .clone()
+            .filter(|u| url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))),
+        description: join_lines(&lines, budget),
+        fields: Vec::new(),
+        footer: Some(footer),
+    }
+}
+
+/// Stories as embeds sharing one message's 6000-character budget.
+fn story_embeds(views: &[StoryView], content: &str) -> Vec<ReplyEmbed> {
+    let n = views.len().clamp(1, request::EMBEDS_LIMIT);
+    // Per embed: title (≤256) and footer (~300) come off the share; the rest is description.
+    let share = request::EMBED_TOTAL_LIMIT.saturating_sub(content.chars().count()) / n;
+    let budget = share
+        .saturating_sub(600)
+        .clamp(100, request::DESCRIPTION_LIMIT);
+    views
+        .iter()
+        .take(request::EMBEDS_LIMIT)
+        .map(|v| story_embed(v, budget))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::{Coverage, RelatedView};
+
+    fn view(title: &str) -> StoryView {
+        StoryView {
+            story_id: 1,
+            title: title.to_string(),
+            outlet: "Wire\n@everyone".into(),
+            published: "2026-11-20T10:00:00Z".parse().expect("time"),
+            url: Some("https://example.org/a".into()),
+            summary: "Summary **bold** <@123> ".repeat(60),
+            also_covered_by: vec![Coverage {
+                outlet: "Ledger".into(),
+                title: "x".into(),
+                url: Some("https://example.net/x".into()),
+            }],
+            related: (0..5)
+                .map(|i| RelatedView {
+                    story_id: i,
+                    title: format!("Earlier [{i}](http://evil)"),
+                    outlet: "Monitor".into(),
+                    published: "2026-11-01T10:00:00Z".parse().expect("time"),
+                    url: Some(format!("https://example.com/{i}")),
+                    line: String::new(),
+                })
+                .collect(),
+            topics: vec!["ai".into()],
+        }
+    }
+
+    #[test]
+    fn story_embeds_are_escaped_and_share_the_budget() {
+        let views: Vec<StoryView> = (0..10).map(|_| view(&"@here ".repeat(80))).collect();
+        let reply = Reply {
+            content: "Latest".into(),
+            embeds: story_embeds(&views, "Latest"),
+            ephemeral: false,
+        }
+        .fit();
+        assert_eq!(reply.embeds.len(), 10);
+        assert!(reply.embed_chars() <= request::EMBED_TOTAL_LIMIT);
+        for e in &reply.embeds {
+            assert!(!e.title.contains("@here"), "{}", e.title);
+            assert!(e.title.chars().count() <= TITLE_LIMIT);
+            assert!(!e.description.contains("<@123>"));
+            assert!(!e.description.contains("**bold**"));
+            assert!(!e.description.contains("](http://evil)"));
+        }
+        let one = story_embed(&view("Title"), 4000);
+        assert!(
+            one.description.contains("**Related:**"),
+            "{}",
+            one.description
+        );
+        assert!(
+            one.description
+                .contains("[Ledger](<https://example.net/x>)")
+        );
+        assert_eq!(one.url.as_deref(), Some("https://example.org/a"));
+        assert!(one.footer.as_deref().is_some_and(|f| !f.contains('\n')));
+    }
+
+    #[test]
+    fn choices_prefer_prefixes_and_stop_at_25() {
+        let names = vec!["rust".into(), "trust".into(), "ruby".into(), "go".into()];
+        let got: Vec<String> = choices(names, "RU").into_iter().map(|c| c.0).collect();
+        assert_eq!(got, vec!["rust", "ruby", "trust"]);
+        let many: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+        assert_eq!(choices(many, "").len(), MAX_CHOICES);
+    }
+}

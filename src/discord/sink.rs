@@ -1,0 +1,183 @@
+//! Digests posted to Discord channels (or webhooks) as embed messages, exactly once.
+//!
+//! Each message of a digest goes out with a nonce derived from the digest's id and the part
+//! number, and `enforce_nonce`, so Discord itself drops a duplicate sent after a crash between
+//! send and record; parts already recorded are skipped on retry. `allowed_mentions` is empty on
+//! every message: feed text never pings anyone.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serenity::all::{
+    ChannelId, CreateAllowedMentions, CreateEmbed, CreateEmbedFooter, CreateMessage,
+    ExecuteWebhook, Http, HttpError, Nonce, WebhookId,
+};
+
+use crate::digest::layout::{self, PostEmbed, PostMessage};
+use crate::digest::{Digest, Sink, SinkError};
+use crate::pipeline::Desk;
+
+/// Where a channel's digests go on Discord.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Channel(u64),
+    /// A webhook: its id and token (the token comes from the environment, never the config).
+    Webhook { id: u64, token: String },
+}
+
+/// Retries of one message on server errors before the digest is left for a later attempt.
+const SERVER_ERROR_RETRIES: u32 = 3;
+
+pub struct DiscordSink {
+    http: Arc<Http>,
+    desk: Arc<Desk>,
+    targets: HashMap<String, Target>,
+    /// First wait after a 5xx; doubles per retry.
+    backoff: Duration,
+}
+
+impl DiscordSink {
+    pub fn new(http: Arc<Http>, desk: Arc<Desk>, targets: HashMap<String, Target>) -> DiscordSink {
+        DiscordSink {
+            http,
+            desk,
+            targets,
+            backoff: Duration::from_secs(2),
+        }
+    }
+
+    /// Shorter waits between retries (tests).
+    pub fn with_backoff(mut self, backoff: Duration) -> DiscordSink {
+        self.backoff = backoff;
+        self
+    }
+
+    async fn send(&self, target: &Target, message: &PostMessage, nonce: &str) -> Result<String, serenity::Error> {
+        let embeds: Vec<CreateEmbed> = message.embeds.iter().map(embed).collect();
+        match target {
+            Target::Channel(id) => {
+                let builder = CreateMessage::new()
+                    .content(message.content.clone())
+                    .embeds(embeds)
+                    .allowed_mentions(CreateAllowedMentions::new())
+                    .nonce(Nonce::String(nonce.to_string()))
+                    .enforce_nonce(true);
+                let sent = ChannelId::new(*id).send_message(&self.http, builder).await?;
+                Ok(sent.id.to_string())
+            }
+            Target::Webhook { id, token } => {
+                let builder = ExecuteWebhook::new()
+                    .content(message.content.clone())
+                    .embeds(embeds)
+                    .allowed_mentions(CreateAllowedMentions::new());
+                let sent = self
+                    .http
+                    .execute_webhook(WebhookId::new(*id), None, token, true, vec![], &builder)
+                    .await?;
+                Ok(sent.map(|m| m.id.to_string()).unwrap_or_default())
+            }
+        }
+    }
+}
+
+fn embed(e: &PostEmbed) -> CreateEmbed {
+    let mut out = CreateEmbed::new()
+        .title(e.title.clone())
+        .description(e.description.clone())
+        .footer(CreateEmbedFooter::new(e.footer.clone()));
+    if let Some(url) = &e.url {
+        out = out.url(url.clone());
+    }
+    if let Ok(ts) = serenity::model::Timestamp::from_unix_timestamp(e.timestamp.as_second()) {
+        out = out.timestamp(ts);
+    }
+    for field in &e.fields {
+        out = out.field(field.name.clone(), field.value.clone(), false);
+    }
+    out
+}
+
+/// How a failed request should be handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Retry(String),
+    Later(String),
+    Pause(String),
+    Unauthorized(String),
+}
+
+/// Sorts a serenity error by what to do next. Never loops on 401/403/429: those are not
+/// retried here (serenity's rate limiter already honoured 429's retry_after).
+pub fn classify(error: &serenity::Error) -> Failure {
+    let serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) = error else {
+        return Failure::Later(error.to_string());
+    };
+    let status = response.status_code.as_u16();
+    let code = response.error.code;
+    let what = format!("HTTP {status}, Discord code {code}: {}", response.error.message);
+    match (status, code) {
+        (401, _) => Failure::Unauthorized(what),
+        (_, 50013) => Failure::Pause(format!("missing permissions ({what})")),
+        (_, 50001) => Failure::Pause(format!("missing access ({what})")),
+        (_, 10003) => Failure::Pause(format!("unknown channel ({what})")),
+        (_, 10015) => Failure::Pause(format!("unknown webhook ({what})")),
+        (403, _) | (404, _) => Failure::Pause(what),
+        (s, _) if s >= 500 => Failure::Retry(what),
+        _ => Failure::Later(what),
+    }
+}
+
+impl Sink for DiscordSink {
+    async fn post(&self, digest: &Digest) -> Result<(), SinkError> {
+        let Some(target) = self.targets.get(&digest.channel) else {
+            return Err(SinkError::ChannelUnavailable(format!(
+                "channel {:?} has no Discord target (discord_channel_id or webhook)",
+                digest.channel
+            )));
+        };
+        let messages = layout::digest_messages(digest);
+        let done: Vec<usize> = match digest.id {
+            Some(id) => self
+                .desk
+                .store()
+                .sent_parts(id)
+                .map_err(|e| SinkError::Delivery(e.to_string()))?
+                .into_iter()
+                .map(|(part, _)| part)
+                .collect(),
+            None => Vec::new(),
+        };
+        for (part, message) in messages.iter().enumerate() {
+            if done.contains(&part) {
+                continue;
+            }
+            // ≤ 25 characters, unique per digest and part.
+            let nonce = format!("nd{}p{part}", digest.id.unwrap_or(0));
+            let mut attempt = 0;
+            let message_id = loop {
+                match self.send(target, message, &nonce).await {
+                    Ok(id) => break id,
+                    Err(e) => match classify(&e) {
+                        Failure::Retry(what) if attempt < SERVER_ERROR_RETRIES => {
+                            tracing::info!(channel = %digest.channel, %what, attempt, "Discord server error; retrying");
+                            tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
+                            attempt += 1;
+                        }
+                        Failure::Retry(what) | Failure::Later(what) => return Err(SinkError::Delivery(what)),
+                        Failure::Pause(what) => return Err(SinkError::ChannelUnavailable(what)),
+                        Failure::Unauthorized(what) => return Err(SinkError::Unauthorized(what)),
+                    },
+                }
+            };
+            if let Some(id) = digest.id {
+                self.desk
+                    .store()
+                    .record_message(id, part, &nonce, &message_id, Timestamp::now())
+                    .map_err(|e| SinkError::Delivery(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,230 @@
+//! Extractive summaries.
+//!
+//! Sentences are ranked by how central they are (summed similarity to the other sentences, over
+//! stemmed content words) and how much they share with the title, weighted by position because
+//! news puts the essentials first. The best ones not redundant with those already chosen are kept
+//! within the sentence and character budgets, then put back in article order.
+
+mod segment;
+mod stopwords;
+
+use std::collections::HashMap;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+pub use segment::split_sentences;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SummaryOptions {
+    /// Maximum number of sentences.
+    pub sentences: usize,
+    /// Maximum characters (not bytes) of the whole summary.
+    pub max_chars: usize,
+}
+
+impl Default for SummaryOptions {
+    fn default() -> Self {
+        SummaryOptions {
+            sentences: 3,
+            max_chars: 600,
+        }
+    }
+}
+
+/// A chosen sentence this similar to an earlier choice adds nothing.
+const REDUNDANT_SIMILARITY: f64 = 0.5;
+/// Sentences with fewer content words are fragments (captions, datelines, "Scroll down").
+const MIN_CONTENT_WORDS: usize = 4;
+/// How fast the position prior decays with the sentence index.
+const POSITION_DECAY: f64 = 0.25;
+/// Sentence length (characters) at which the length discount reaches 1/√2.
+const LENGTH_SCALE: f64 = 150.0;
+/// Weight of title overlap beside centrality.
+const TITLE_WEIGHT: f64 = 1.0;
+
+struct Sentence {
+    text: String,
+    terms: HashMap<String, f64>,
+    norm: f64,
+}
+
+/// A summary of `text` made of whole sentences from it, in article order.
+pub fn summarize(title: Option<&str>, text: &str, opts: SummaryOptions) -> String {
+    if opts.sentences == 0 || opts.max_chars == 0 {
+        return String::new();
+    }
+    let stemmer = Stemmer::create(Algorithm::English);
+    let sentences: Vec<Sentence> = split_sentences(text)
+        .into_iter()
+        .map(|s| {
+            let terms = term_weights(&s, &stemmer);
+            let norm = terms.values().map(|w| w * w).sum::<f64>().sqrt();
+            Sentence {
+                text: s,
+                terms,
+                norm,
+            }
+        })
+        .collect();
+    if sentences.is_empty() {
+        return String::new();
+    }
+    let title_terms = title.map(|t| term_weights(t, &stemmer));
+    let scores = rank(&sentences, title_terms.as_ref());
+    let chosen = choose(&sentences, &scores, opts);
+    if chosen.is_empty() {
+        // Not even the first sentence fits: cut it at a word boundary.
+        let first = sentences
+            .iter()
+            .find(|s| !s.terms.is_empty())
+            .or(sentences.first());
+        return first.map_or_else(String::new, |s| truncate_words(&s.text, opts.max_chars));
+    }
+    chosen
+        .iter()
+        .filter_map(|i| sentences.get(*i).map(|s| s.text.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Stemmed content words of a sentence with their counts.
+fn term_weights(text: &str, stemmer: &Stemmer) -> HashMap<String, f64> {
+    let mut terms = HashMap::new();
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let lower = word.to_lowercase();
+        if stopwords::is_stop_word(&lower) || lower.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        *terms
+            .entry(stemmer.stem(&lower).into_owned())
+            .or_insert(0.0) += 1.0;
+    }
+    terms
+}
+
+fn cosine(a: &HashMap<String, f64>, a_norm: f64, b: &HashMap<String, f64>, b_norm: f64) -> f64 {
+    if a_norm == 0.0 || b_norm == 0.0 {
+        return 0.0;
+    }
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let dot: f64 = small
+        .iter()
+        .filter_map(|(t, w)| large.get(t).map(|v| w * v))
+        .sum();
+    dot / (a_norm * b_norm)
+}
+
+/// Score per sentence: (centrality + title overlap) × position prior; furniture scores below zero.
+fn rank(sentences: &[Sentence], title: Option<&HashMap<String, f64>>) -> Vec<f64> {
+    let n = sentences.len();
+    let mut centrality = vec![0.0; n];
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let (a, b) = (&sentences[i], &sentences[j]);
+            let sim = cosine(&a.terms, a.norm, &b.terms, b.norm);
+            centrality[i] += sim;
+            centrality[j] += sim;
+        }
+    }
+    let max_centrality = centrality.iter().copied().fold(0.0, f64::max);
+    let title_norm = title.map_or(0.0, |t| t.values().map(|w| w * w).sum::<f64>().sqrt());
+    sentences
+        .iter()
+        .zip(&centrality)
+        .enumerate()
+        .map(|(i, (s, c))| {
+            if looks_like_furniture(&s.text) {
+                return -1.0;
+            }
+            let position = 1.0 / (1.0 + POSITION_DECAY * i as f64);
+            let content_words: f64 = s.terms.values().sum();
+            if content_words < MIN_CONTENT_WORDS as f64 {
+                // Kept only when nothing better is left (very short texts).
+                return 1e-6 * position;
+            }
+            let central = if max_centrality > 0.0 {
+                c / max_centrality
+            } else {
+                0.0
+            };
+            let title_sim = title.map_or(0.0, |t| cosine(&s.terms, s.norm, t, title_norm));
+            // Long sentences win on summed similarity alone; a mild length discount keeps the
+            // summary as short as the lead it competes with.
+            let length = 1.0 / (1.0 + s.text.chars().count() as f64 / LENGTH_SCALE).sqrt();
+            (0.2 + central + TITLE_WEIGHT * title_sim) * position * length
+        })
+        .collect()
+}
+
+/// Sentences that are page furniture caught in the text (bylines, timestamps, prompts).
+fn looks_like_furniture(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    const MARKERS: &[&str] = &[
+        "scroll down for",
+        "click here",
+        "published:",
+        "updated:",
+        "last updated",
+        "follow us on",
+        "sign up for",
+        "subscribe to",
+        "all rights reserved",
+        "read more:",
+    ];
+    MARKERS.iter().any(|m| lower.contains(m)) || lower.starts_with("by ")
+}
+
+/// Indexes of the chosen sentences, in article order.
+fn choose(sentences: &[Sentence], scores: &[f64], opts: SummaryOptions) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..sentences.len()).collect();
+    order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b)));
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut used_chars = 0usize;
+    for i in order {
+        if chosen.len() >= opts.sentences || scores[i] < 0.0 {
+            break;
+        }
+        let s = &sentences[i];
+        let len = s.text.chars().count() + usize::from(!chosen.is_empty());
+        if used_chars + len > opts.max_chars {
+            continue;
+        }
+        let redundant = chosen.iter().any(|j| {
+            let o = &sentences[*j];
+            cosine(&s.terms, s.norm, &o.terms, o.norm) > REDUNDANT_SIMILARITY
+        });
+        if redundant {
+            continue;
+        }
+        used_chars += len;
+        chosen.push(i);
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+/// The longest prefix of `text` ending at a word boundary that fits `max_chars` with "…".
+fn truncate_words(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let budget = max_chars.saturating_sub(1);
+    let mut cut = 0usize;
+    for (count, (byte, c)) in text.char_indices().enumerate() {
+        if count > budget {
+            break;
+        }
+        if c.is_whitespace() {
+            cut = byte;
+        }
+    }
+    let head = text.get(..cut).unwrap_or_default().trim_end();
+    if head.is_empty() {
+        let hard: String = text.chars().take(budget).collect();
+        return format!("{hard}…");
+    }
+    format!("{head}…")
+}

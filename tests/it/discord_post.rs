@@ -1,0 +1,253 @@
+//! Digests posted through serenity's real client to the fake Discord: limits, no pings,
+//! exactly once across a crash, 429 storms, server errors, dead channels, bad tokens.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use newsdesk::daemon;
+use newsdesk::discord::sink::{DiscordSink, Target};
+use newsdesk::pipeline::{Desk, PipelineError};
+
+use crate::pipeline::{Fixture, at, rss};
+use crate::support::discord::{CHANNEL_ID, Failure, FakeDiscord};
+use crate::support::http::Resp;
+
+const MESSAGES: &str = "/channels/{channel_id}/messages";
+
+/// A desk holding `n` announced stories with long hostile titles and distinct texts.
+async fn desk_with_stories(fx: &Fixture, n: usize) -> Arc<Desk> {
+    let items: Vec<(String, String, String, String)> = (0..n)
+        .map(|i| {
+            let title = format!(
+                "@everyone &lt;@&amp;42&gt; **Story {i}** {}",
+                "headline words ".repeat(40)
+            );
+            let text: String =
+                (0..120).map(|k| format!("s{i}w{k} ")).collect::<String>() + ". It ended.";
+            (
+                format!("g{i}"),
+                title,
+                format!("https://example.org/{i}"),
+                text,
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str, &str, &str)> = items
+        .iter()
+        .map(|(g, t, l, x)| {
+            (
+                g.as_str(),
+                t.as_str(),
+                "2026-11-20T10:00:00Z",
+                l.as_str(),
+                x.as_str(),
+            )
+        })
+        .collect();
+    fx.server.route("/f.xml", Resp::ok(rss(&refs)));
+    let mut config = fx.config(&[("F", "/f.xml")], "");
+    config.polling.announce_first_fetch = true;
+    config.channels[0].max_stories = 50;
+    let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
+    daemon::poll_and_process(&desk, at("2026-11-20T12:00:00Z"), &|_, _| {})
+        .await
+        .unwrap();
+    desk
+}
+
+fn sink(fake: &FakeDiscord, desk: &Arc<Desk>) -> DiscordSink {
+    let targets = HashMap::from([("all".to_string(), Target::Channel(CHANNEL_ID))]);
+    DiscordSink::new(Arc::new(fake.http()), Arc::clone(desk), targets)
+        .with_backoff(Duration::from_millis(20))
+}
+
+#[tokio::test]
+async fn fifty_hostile_stories_arrive_within_every_limit_and_ping_nobody() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 50).await;
+    let sink = sink(&fake, &desk);
+    let sent = daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 50);
+    fake.assert_no_violations();
+    let messages = fake.messages(CHANNEL_ID);
+    let embeds: usize = messages
+        .iter()
+        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(embeds, 50, "every story posted once");
+    assert!(messages.len() >= 5, "50 embeds need at least 5 messages");
+    for m in &messages {
+        assert_eq!(m["mention_everyone"], false);
+        assert!(m["mention_roles"].as_array().is_some_and(Vec::is_empty));
+    }
+    for r in fake.requests_to("POST", MESSAGES) {
+        let body = r.body.expect("json body");
+        assert_eq!(body["allowed_mentions"]["parse"], serde_json::json!([]));
+        assert_eq!(body["enforce_nonce"], true);
+        let total: usize = body["embeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let s = |v: &serde_json::Value| v.as_str().map_or(0, |s| s.chars().count());
+                s(&e["title"])
+                    + s(&e["description"])
+                    + s(&e["footer"]["text"])
+                    + e["fields"].as_array().map_or(0, |f| {
+                        f.iter().map(|x| s(&x["name"]) + s(&x["value"])).sum()
+                    })
+            })
+            .sum();
+        assert!(total <= 6000, "{total}");
+    }
+    assert_eq!(desk.store().posted_story_count("all").unwrap(), 50);
+}
+
+#[tokio::test]
+async fn failed_posts_keep_their_stories_and_a_crash_never_double_posts() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 25).await;
+    let sink = sink(&fake, &desk);
+    let channel = &desk.config.channels[0];
+    // Discord is down for the first message's try and all its retries.
+    fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.requests_to("POST", MESSAGES).len(),
+        4,
+        "one try and three retries"
+    );
+    assert!(fake.messages(CHANNEL_ID).is_empty());
+    let pending = desk.store().pending_digests().unwrap();
+    assert_eq!(pending.len(), 1, "the digest stays queued");
+    assert_eq!(pending[0].stories.len(), 25);
+
+    // Back up: the retry delivers everything.
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T14:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    let delivered = fake.messages(CHANNEL_ID).len();
+    assert!(delivered >= 3);
+
+    // A crash between sending and recording: the store forgets that the digest went out.
+    // Sending again reuses the same nonces, so Discord returns the existing messages.
+    let db = rusqlite::Connection::open(desk.config.storage_path()).unwrap();
+    db.execute_batch("DELETE FROM digest_messages; UPDATE digests SET status = 'pending';")
+        .unwrap();
+    drop(db);
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T15:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    let messages = fake.messages(CHANNEL_ID);
+    assert_eq!(messages.len(), delivered, "no message posted twice");
+    let embeds: usize = messages
+        .iter()
+        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(embeds, 25, "each story exactly once");
+    fake.assert_no_violations();
+}
+
+#[tokio::test]
+async fn a_429_storm_is_ridden_out_by_the_rate_limiter() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 12).await;
+    let sink = sink(&fake, &desk);
+    fake.fail("POST", MESSAGES, Failure::rate_limited(0.05), 4);
+    let sent = daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 12);
+    let statuses: Vec<u16> = fake
+        .requests_to("POST", MESSAGES)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        4,
+        "{statuses:?}"
+    );
+    let embeds: usize = fake
+        .messages(CHANNEL_ID)
+        .iter()
+        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(embeds, 12);
+    assert!(desk.store().pending_digests().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_channel_is_paused_and_loses_nothing() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 3).await;
+    let sink = sink(&fake, &desk);
+    fake.delete_channel(CHANNEL_ID);
+    let channel = &desk.config.channels[0];
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    let attempts = fake.requests_to("POST", MESSAGES).len();
+    assert_eq!(attempts, 1, "no retry loop on 404");
+    let paused = desk.store().paused_channels().unwrap();
+    assert_eq!(paused.len(), 1);
+    assert!(paused[0].1.contains("10003"), "{paused:?}");
+    // While paused nothing is attempted; the stories stay queued in the pending digest.
+    daemon::retry_pending(&desk, &sink, at("2026-11-20T14:00:00Z"))
+        .await
+        .unwrap();
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T14:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(fake.requests_to("POST", MESSAGES).len(), attempts);
+    assert_eq!(desk.store().pending_digests().unwrap()[0].stories.len(), 3);
+}
+
+#[tokio::test]
+async fn a_refused_token_stops_the_desk() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 1).await;
+    let sink = sink(&fake, &desk);
+    fake.fail("POST", MESSAGES, Failure::unauthorized(), usize::MAX);
+    let result = daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await;
+    assert!(
+        matches!(result, Err(PipelineError::Unauthorized(_))),
+        "{result:?}"
+    );
+    assert_eq!(fake.requests_to("POST", MESSAGES).len(), 1);
+}

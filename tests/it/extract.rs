@@ -1,0 +1,142 @@
+//! Article extraction on hand-written pages: furniture around the article, and hostile input.
+
+use newsdesk::cli::extract::{ExtractArgs, run};
+use newsdesk::extract::{extract, extract_bytes};
+
+const PARAGRAPHS: [&str; 4] = [
+    "The city council voted on Tuesday to expand the harbour ferry service, adding three routes \
+     that will connect the northern suburbs with the business district by the end of next year.",
+    "Council members said the expansion, which will cost an estimated 40 million over five years, \
+     was needed because road traffic into the centre has grown faster than any forecast predicted.",
+    "Opponents argued that the money would be better spent on buses, which reach more residents, \
+     and warned that ferry fares would have to rise to cover the running costs of the new boats.",
+    "The first of the new routes is expected to open in the spring, once the landing stages at two \
+     of the northern stops have been rebuilt to take the larger vessels the operator has ordered.",
+];
+
+fn article_page() -> String {
+    let body: String = PARAGRAPHS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        r#"<!doctype html><html><head><title>Ferry service to expand | The Daily Example</title>
+<meta property="og:title" content="Ferry service to expand"></head>
+<body class="has-sidebar">
+<header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav></header>
+<div class="cookie-banner"><p>We use cookies to improve your experience. By continuing to browse
+you accept our use of cookies and our privacy policy, which explains the choices you have.</p>
+<button>Accept</button></div>
+<main><article>
+<h1>Ferry service to expand</h1>
+<div class="byline">By Jane Reporter</div>
+<p>Updated March 3, 2024 10:42 am</p>
+<figure><img src="a.jpg"><figcaption>The harbour at dawn. Photo: Example Agency</figcaption></figure>
+{body}
+<div class="newsletter-signup"><p>Sign up for our morning briefing and get the day's most important
+stories delivered to your inbox every weekday before breakfast, free of charge.</p></div>
+<div class="related-links"><h3>Related</h3><ul>
+<li><a href="/a">Bus fares to rise again next month, operator says</a></li>
+<li><a href="/b">New bridge opens after two years of construction work</a></li>
+<li><a href="/c">Harbour cleanup volunteers collect two tonnes of rubbish</a></li>
+</ul></div>
+</article></main>
+<aside><h3>Most read</h3><ol><li><a href="/x">Something else entirely happened today</a></li></ol></aside>
+<footer><p>Copyright The Daily Example. All rights reserved.</p></footer>
+</body></html>"#
+    )
+}
+
+#[test]
+fn article_text_without_furniture() {
+    let found = extract(&article_page(), None).expect("article found");
+    assert_eq!(found.title.as_deref(), Some("Ferry service to expand"));
+    assert!(
+        found.text.starts_with("The city council voted"),
+        "starts with the article: {:?}",
+        found.text
+    );
+    for p in PARAGRAPHS {
+        assert!(found.text.contains(p), "missing paragraph {p:?}");
+    }
+    assert_eq!(found.text.matches("\n\n").count(), PARAGRAPHS.len() - 1);
+    for junk in [
+        "Home",
+        "cookies",
+        "Jane Reporter",
+        "Updated",
+        "Photo:",
+        "Sign up",
+        "Bus fares",
+        "Most read",
+        "Copyright",
+    ] {
+        assert!(!found.text.contains(junk), "furniture {junk:?} kept");
+    }
+}
+
+#[test]
+fn decodes_declared_charset() {
+    let page = article_page().replace("<head>", "<head><meta charset=\"windows-1252\">");
+    let page = page.replace("The city council", "The caf\u{e9} council");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&page);
+    let found = extract_bytes(&bytes, None, None).expect("article found");
+    assert!(
+        found.text.starts_with("The caf\u{e9} council"),
+        "{:?}",
+        found.text
+    );
+}
+
+#[test]
+fn pages_without_article_are_an_error_not_a_panic() {
+    assert!(extract("", None).is_err());
+    assert!(
+        extract(
+            "<html><body><nav><a href=/>Home</a></nav></body></html>",
+            None
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn hostile_pages_do_not_panic() {
+    let deep = format!("{}text{}", "<div>".repeat(50_000), "</div>".repeat(10));
+    let _ = extract(&deep, None);
+    let junk: String = (0..1_000_000u32)
+        .map(|i| char::from(b"<>&;\"'/= abcXYZ\n"[(i % 16) as usize]))
+        .collect();
+    let _ = extract(&junk, None);
+    let invalid: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let _ = extract_bytes(&invalid, Some("text/html; charset=utf-8"), None);
+    let unclosed = "<p>".repeat(20_000) + &"<table><tr><td>".repeat(5_000);
+    let _ = extract(&unclosed, None);
+}
+
+#[test]
+fn cli_writes_one_json_line_per_file_and_continues_past_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.html");
+    std::fs::write(&good, article_page()).expect("write");
+    let missing = dir.path().join("missing.html");
+    let args_json = ExtractArgs {
+        url: None,
+        json: true,
+        files: vec![missing.clone(), good.clone()],
+    };
+    let mut out = Vec::new();
+    run(&args_json, &mut out).expect("run");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0]["error"].is_string());
+    assert_eq!(lines[1]["title"], "Ferry service to expand");
+    assert!(
+        lines[1]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("The city council"))
+    );
+}
