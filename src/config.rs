@@ -193,6 +193,10 @@ pub struct ChannelConfig {
     pub schedule: Schedule,
     #[serde(default = "default_max_stories")]
     pub max_stories: usize,
+    /// Name of an environment variable holding a Discord webhook URL to post through instead of
+    /// the bot (`https://discord.com/api/webhooks/ID/TOKEN`); the secret never enters the file.
+    #[serde(default)]
+    pub webhook_env: Option<String>,
 }
 
 fn default_max_stories() -> usize {

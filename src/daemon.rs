@@ -109,7 +109,12 @@ pub async fn retry_pending<S: Sink>(
     let pending: Vec<DigestRecord> = desk.store().pending_digests()?;
     let mut sent = 0;
     for record in pending {
-        if desk.store().channel_state(&record.channel)?.paused_reason.is_some() {
+        if desk
+            .store()
+            .channel_state(&record.channel)?
+            .paused_reason
+            .is_some()
+        {
             continue;
         }
         let digest = {

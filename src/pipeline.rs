@@ -372,12 +372,12 @@ impl Desk {
         };
         let summary = summarize::summarize(Some(&item.title), &text, opts);
         let doc = TopicDoc::new(&item.title, &text);
-        let topics: Vec<String> = self
-            .config
-            .topics
-            .iter()
-            .filter(|t| t.query.matches(&doc))
-            .map(|t| t.name.get_ref().clone())
+        // Config topics plus those added from Discord.
+        let all_topics = crate::store::effective_topics(&self.config, &self.store());
+        let topics: Vec<String> = all_topics
+            .into_iter()
+            .filter(|(_, query)| query.matches(&doc))
+            .map(|(name, _)| name)
             .collect();
         let settings = RelateSettings {
             group_window: self.config.related.group_window.get(),

@@ -3,11 +3,11 @@
 
 mod check;
 pub mod extract;
-pub mod summarize;
 mod feeds;
 mod lookup;
 mod relate;
 mod run;
+pub mod summarize;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -57,6 +57,10 @@ pub enum Command {
     Related(lookup::RelatedArgs),
     /// Full-text search over stored stories.
     Search(lookup::SearchArgs),
+    /// Batch: the main text of saved HTML pages (no config needed).
+    Extract(extract::ExtractArgs),
+    /// Batch: extractive summaries of JSON lines {"id","text","title"?} (no config needed).
+    Summarize(summarize::SummarizeArgs),
     /// Batch: group articles into stories and list Related earlier ones (JSON lines).
     Relate(relate::RelateArgs),
 }
@@ -89,6 +93,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Check => check::run(&cli.config),
         Command::Relate(args) => relate::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Extract(args) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            extract::run(args, &mut out).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Summarize(args) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            summarize::run(args, &mut out).map(|()| ExitCode::SUCCESS)
+        }
         command => {
             let config = load_config(&cli.config)?;
             let runtime =
@@ -101,7 +113,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     Command::Feeds(args) => feeds::run(config, args).await,
                     Command::Related(args) => lookup::related(config, args),
                     Command::Search(args) => lookup::search(config, args),
-                    Command::Check | Command::Relate(_) => unreachable!("handled above"),
+                    Command::Check
+                    | Command::Relate(_)
+                    | Command::Extract(_)
+                    | Command::Summarize(_) => unreachable!("handled above"),
                 }
             })?;
             Ok(ExitCode::SUCCESS)

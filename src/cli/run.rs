@@ -77,23 +77,49 @@ fn progress(total: usize) -> impl Fn(&FeedRow, &PollOutcome) + Sync {
 }
 
 pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
+    let token_env = config.discord.token_env.clone();
+    let token = std::env::var(&token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     let desk = open_desk(config)?;
     let total = desk.store().active_feeds()?.len();
-    let sink = TerminalSink::new(std::io::stdout(), false);
     let options = RunOptions {
         once: args.once,
         dry_run: args.dry_run,
     };
-    daemon::run(
-        desk,
-        &sink,
-        &SystemClock,
-        options,
-        &progress(total),
-        daemon::shutdown_signal(),
-    )
-    .await?;
-    Ok(())
+    match token {
+        Some(token) if !args.dry_run => {
+            // One HTTP stack for feeds and Discord: serenity gets the fetcher's client.
+            let http = serenity::all::HttpBuilder::new(&token)
+                .client(desk.fetcher().client())
+                .build();
+            crate::discord::bot::run(
+                desk,
+                http,
+                &SystemClock,
+                options,
+                &progress(total),
+                daemon::shutdown_signal(),
+            )
+            .await
+        }
+        _ => {
+            if !args.dry_run {
+                eprintln!("no Discord token in ${token_env}: digests are printed here instead");
+            }
+            let sink = TerminalSink::new(std::io::stdout(), false);
+            daemon::run(
+                desk,
+                &sink,
+                &SystemClock,
+                options,
+                &progress(total),
+                daemon::shutdown_signal(),
+            )
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 pub async fn poll(config: Config, args: &PollArgs) -> anyhow::Result<()> {

@@ -84,7 +84,10 @@ pub fn story_embed(story: &StoryView) -> PostEmbed {
             .map(|r| {
                 let mut line = format!(
                     "• {} ({}, {})",
-                    link(&truncate_words(&r.title, RELATED_TITLE_CHARS), r.url.as_deref()),
+                    link(
+                        &truncate_words(&r.title, RELATED_TITLE_CHARS),
+                        r.url.as_deref()
+                    ),
                     escape(&truncate_words(&r.outlet, 60)),
                     r.published.strftime("%-d %b %Y")
                 );
@@ -106,7 +109,10 @@ pub fn story_embed(story: &StoryView) -> PostEmbed {
             .url
             .clone()
             .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
-        description: escape_cut(&truncate_words(&story.summary, SUMMARY_CHARS), DESCRIPTION_LIMIT),
+        description: escape_cut(
+            &truncate_words(&story.summary, SUMMARY_CHARS),
+            DESCRIPTION_LIMIT,
+        ),
         fields,
         footer: escape_cut(&story.outlet, FOOTER_LIMIT),
         timestamp: story.published,
@@ -135,7 +141,9 @@ pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
     for story in &digest.stories {
         let embed = story_embed(story);
         let size = embed.counted_chars();
-        if !current.is_empty() && (current.len() == EMBEDS_PER_MESSAGE || total + size > MESSAGE_EMBED_TOTAL) {
+        if !current.is_empty()
+            && (current.len() == EMBEDS_PER_MESSAGE || total + size > MESSAGE_EMBED_TOTAL)
+        {
             messages.push(PostMessage {
                 content: String::new(),
                 embeds: std::mem::take(&mut current),
@@ -214,7 +222,12 @@ fn join_within(items: &[String], sep: &str, limit: usize) -> String {
     let mut out = String::new();
     let mut used = 0;
     for item in items {
-        let extra = item.chars().count() + if out.is_empty() { 0 } else { sep.chars().count() };
+        let extra = item.chars().count()
+            + if out.is_empty() {
+                0
+            } else {
+                sep.chars().count()
+            };
         if used + extra > limit {
             if out.is_empty() {
                 return truncate_words(item, limit);
@@ -279,7 +292,9 @@ mod tests {
         for m in &messages {
             assert!(m.content.chars().count() <= CONTENT_LIMIT);
             assert!(m.embeds.len() <= EMBEDS_PER_MESSAGE);
-            assert!(m.embeds.iter().map(PostEmbed::counted_chars).sum::<usize>() <= MESSAGE_EMBED_TOTAL);
+            assert!(
+                m.embeds.iter().map(PostEmbed::counted_chars).sum::<usize>() <= MESSAGE_EMBED_TOTAL
+            );
             for e in &m.embeds {
                 assert!(e.title.chars().count() <= TITLE_LIMIT);
                 assert!(e.description.chars().count() <= DESCRIPTION_LIMIT);
@@ -288,7 +303,10 @@ mod tests {
                     assert!(f.name.chars().count() <= FIELD_NAME_LIMIT);
                     assert!(f.value.chars().count() <= FIELD_VALUE_LIMIT);
                     // Whole links only: every "[" that opens a link is closed.
-                    assert_eq!(f.value.matches("](<").count(), f.value.matches(">)").count());
+                    assert_eq!(
+                        f.value.matches("](<").count(),
+                        f.value.matches(">)").count()
+                    );
                 }
                 let text = format!("{} {} {}", e.title, e.description, e.footer);
                 assert!(!text.contains("@everyone"));
@@ -313,7 +331,10 @@ mod tests {
         };
         let messages = digest_messages(&digest);
         assert_eq!(messages.len(), 1);
-        assert_eq!(messages[0].content, "**Newsdesk digest** · research · 1 story");
+        assert_eq!(
+            messages[0].content,
+            "**Newsdesk digest** · research · 1 story"
+        );
         let e = &messages[0].embeds[0];
         assert_eq!(e.title, "Agency cuts grants");
         assert_eq!(e.fields[0].name, "Also covered by");

@@ -67,7 +67,8 @@ pub fn compose(
     channel: &ChannelConfig,
     now: Timestamp,
 ) -> Result<Digest> {
-    let topics: Vec<String> = channel.topics.iter().map(|t| t.get_ref().clone()).collect();
+    // The config's topics for this channel with /subscribe and /unsubscribe applied.
+    let topics = crate::store::channel_topics(config, store, channel.name.get_ref());
     let max_age = config.polling.max_item_age;
     let since = if max_age.is_zero() {
         Timestamp::UNIX_EPOCH

@@ -24,7 +24,10 @@ use crate::pipeline::Desk;
 pub enum Target {
     Channel(u64),
     /// A webhook: its id and token (the token comes from the environment, never the config).
-    Webhook { id: u64, token: String },
+    Webhook {
+        id: u64,
+        token: String,
+    },
 }
 
 /// Retries of one message on server errors before the digest is left for a later attempt.
@@ -54,7 +57,12 @@ impl DiscordSink {
         self
     }
 
-    async fn send(&self, target: &Target, message: &PostMessage, nonce: &str) -> Result<String, serenity::Error> {
+    async fn send(
+        &self,
+        target: &Target,
+        message: &PostMessage,
+        nonce: &str,
+    ) -> Result<String, serenity::Error> {
         let embeds: Vec<CreateEmbed> = message.embeds.iter().map(embed).collect();
         match target {
             Target::Channel(id) => {
@@ -64,7 +72,9 @@ impl DiscordSink {
                     .allowed_mentions(CreateAllowedMentions::new())
                     .nonce(Nonce::String(nonce.to_string()))
                     .enforce_nonce(true);
-                let sent = ChannelId::new(*id).send_message(&self.http, builder).await?;
+                let sent = ChannelId::new(*id)
+                    .send_message(&self.http, builder)
+                    .await?;
                 Ok(sent.id.to_string())
             }
             Target::Webhook { id, token } => {
@@ -116,7 +126,10 @@ pub fn classify(error: &serenity::Error) -> Failure {
     };
     let status = response.status_code.as_u16();
     let code = response.error.code;
-    let what = format!("HTTP {status}, Discord code {code}: {}", response.error.message);
+    let what = format!(
+        "HTTP {status}, Discord code {code}: {}",
+        response.error.message
+    );
     match (status, code) {
         (401, _) => Failure::Unauthorized(what),
         (_, 50013) => Failure::Pause(format!("missing permissions ({what})")),
@@ -165,7 +178,9 @@ impl Sink for DiscordSink {
                             tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
                             attempt += 1;
                         }
-                        Failure::Retry(what) | Failure::Later(what) => return Err(SinkError::Delivery(what)),
+                        Failure::Retry(what) | Failure::Later(what) => {
+                            return Err(SinkError::Delivery(what));
+                        }
                         Failure::Pause(what) => return Err(SinkError::ChannelUnavailable(what)),
                         Failure::Unauthorized(what) => return Err(SinkError::Unauthorized(what)),
                     },

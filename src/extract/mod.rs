@@ -51,6 +51,11 @@ pub fn extract(html: &str, url: Option<&Url>) -> Result<Extracted, ExtractError>
     };
     // A URL that is not http(s) (file:, data:) is of no use for resolving links.
     let base = url.filter(|u| matches!(u.scheme(), "http" | "https"));
+    // The HTML parser's cost grows with nesting depth per element: refuse hostile nesting
+    // from the raw markup before parsing it.
+    if unclosed_tags(html) > MAX_UNCLOSED {
+        return Err(ExtractError::TooDeep);
+    }
     let mut reader = Readability::new(html, base.map(Url::as_str), Some(config))?;
     if nesting_exceeds(&reader, MAX_DEPTH) {
         return Err(ExtractError::TooDeep);
@@ -75,6 +80,55 @@ pub fn extract(html: &str, url: Option<&Url>) -> Result<Extracted, ExtractError>
 /// Real pages nest a few dozen levels; Readability recurses over the tree, so hostile depths
 /// would exhaust the stack.
 const MAX_DEPTH: usize = 512;
+
+/// More elements left open than any real page has (an estimate from the raw markup).
+const MAX_UNCLOSED: usize = 4096;
+
+/// Opening tags minus closing tags, ignoring elements that need no closing tag. An upper bound
+/// for nesting that costs one pass over the bytes.
+fn unclosed_tags(html: &str) -> usize {
+    const SELF_CLOSING: &[&str] = &[
+        "br", "img", "hr", "input", "meta", "link", "area", "base", "col", "embed", "source",
+        "track", "wbr", "p", "li", "td", "th", "tr", "option", "dd", "dt", "param",
+    ];
+    let bytes = html.as_bytes();
+    let mut open: usize = 0;
+    let mut worst: usize = 0;
+    let mut i = 0;
+    while let Some(offset) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'<'))
+    {
+        i += offset + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let name_len = bytes
+            .get(start..)
+            .map(|rest| {
+                rest.iter()
+                    .take_while(|b| b.is_ascii_alphanumeric())
+                    .count()
+            })
+            .unwrap_or(0);
+        if name_len == 0 {
+            continue;
+        }
+        let name = html
+            .get(start..start + name_len)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if SELF_CLOSING.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            open = open.saturating_sub(1);
+        } else {
+            open += 1;
+            worst = worst.max(open);
+        }
+    }
+    worst
+}
 
 /// Whether the document nests deeper than `limit` (iterative walk: no recursion here).
 fn nesting_exceeds(reader: &Readability, limit: usize) -> bool {

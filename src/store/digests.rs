@@ -137,9 +137,9 @@ impl Store {
 
     /// Message parts of a digest already delivered: (part, message id).
     pub fn sent_parts(&self, digest: DigestId) -> Result<Vec<(usize, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT part, message_id FROM digest_messages WHERE digest_id = ?1 ORDER BY part")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT part, message_id FROM digest_messages WHERE digest_id = ?1 ORDER BY part",
+        )?;
         let rows = stmt.query_map([digest], |r| Ok((r.get::<_, i64>(0)? as usize, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -178,7 +178,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT channel FROM channel_state WHERE paused_reason IS NOT NULL")?;
-        let paused: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let paused: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         drop(stmt);
         self.conn
             .execute("UPDATE channel_state SET paused_reason = NULL", [])?;

@@ -1,16 +1,16 @@
 //! One integration-test binary for the whole suite (one link step, shared helpers).
 
-mod support;
 mod cli;
 mod corpus;
-mod parse;
-mod fetch;
-mod pipeline;
-mod topics;
 mod daemon;
-mod store;
-mod discord_fake;
 mod discord_commands;
-mod extract;
-mod summarize;
+mod discord_fake;
 mod discord_post;
+mod extract;
+mod fetch;
+mod parse;
+mod pipeline;
+mod store;
+mod summarize;
+mod support;
+mod topics;

@@ -409,7 +409,11 @@ async fn hostile_titles_are_neutralized_in_the_digest() {
     let messages = layout::digest_messages(&d);
     for m in &messages {
         let text = layout::to_text(m);
-        assert!(m.embeds.iter().all(|e| e.title.chars().count() <= layout::TITLE_LIMIT));
+        assert!(
+            m.embeds
+                .iter()
+                .all(|e| e.title.chars().count() <= layout::TITLE_LIMIT)
+        );
         assert!(!text.contains("@everyone"), "{text}");
         assert!(!text.contains("<@&123>"), "{text}");
         assert!(!text.contains("**URGENT**"), "{text}");
