@@ -64,11 +64,11 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|t| t.get_ref().as_str())
             .collect();
-        let target = channel
-            .discord_channel_id
-            .as_ref()
-            .map(|id| format!("Discord channel {}", id.get_ref()))
-            .unwrap_or_else(|| "terminal only".to_string());
+        let target = match (&channel.webhook_env, &channel.discord_channel_id) {
+            (Some(var), _) => format!("Discord webhook from ${var}"),
+            (None, Some(id)) => format!("Discord channel {}", id.get_ref()),
+            (None, None) => "terminal only".to_string(),
+        };
         println!(
             "  {} → {}: {}, up to {} stories, topics: {}",
             channel.name.get_ref(),
