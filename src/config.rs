@@ -190,13 +190,28 @@ pub struct ChannelConfig {
     /// Topic names; empty means every story.
     #[serde(default)]
     pub topics: Vec<Spanned<String>>,
-    pub schedule: Schedule,
+    /// When digests go out; required in digest mode, unused in live mode.
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    #[serde(default)]
+    pub mode: ChannelMode,
     #[serde(default = "default_max_stories")]
     pub max_stories: usize,
     /// Name of an environment variable holding a Discord webhook URL to post through instead of
     /// the bot (`https://discord.com/api/webhooks/ID/TOKEN`); the secret never enters the file.
     #[serde(default)]
     pub webhook_env: Option<String>,
+}
+
+/// How a channel receives stories.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelMode {
+    /// A digest at each slot of the channel's schedule.
+    #[default]
+    Digest,
+    /// New stories as they arrive, several batched into one message.
+    Live,
 }
 
 fn default_max_stories() -> usize {
@@ -400,6 +415,13 @@ impl Config {
                         ),
                     );
                 }
+            }
+            if channel.mode == ChannelMode::Digest && channel.schedule.is_none() {
+                at(
+                    channel.name.span(),
+                    format!("channel[{i}].schedule"),
+                    "missing: a digest channel needs a schedule, e.g. \"daily 08:00 Europe/Berlin\" (or set mode = \"live\")".into(),
+                );
             }
             if channel.max_stories == 0 || channel.max_stories > 50 {
                 at(
@@ -624,6 +646,15 @@ mod tests {
             all.iter()
                 .any(|i| i.field == "feed[1].name" && i.message.contains("duplicate"))
         );
+    }
+
+    #[test]
+    fn digest_channels_need_a_schedule_live_ones_do_not() {
+        let missing = issues("[[channel]]\nname = \"c\"\n");
+        assert_eq!(missing[0].field, "channel[0].schedule");
+        assert_eq!(missing[0].line, 2);
+        let live = load("[[channel]]\nname = \"c\"\nmode = \"live\"\n").unwrap();
+        assert_eq!(live.channels[0].mode, ChannelMode::Live);
     }
 
     #[test]

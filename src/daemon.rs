@@ -218,8 +218,9 @@ fn next_wake(desk: &Desk, started: Timestamp, now: Timestamp) -> Result<Duration
             .store()
             .channel_state(channel.name.get_ref())?
             .last_digest_at;
-        let until = digest::until_next(channel, last.unwrap_or(started), now);
-        wake = wake.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
+        if let Some(until) = digest::until_next(channel, last.unwrap_or(started), now) {
+            wake = wake.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
+        }
     }
     Ok(wake.max(Duration::from_millis(200)))
 }

@@ -73,7 +73,11 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             "  {} → {}: {}, up to {} stories, topics: {}",
             channel.name.get_ref(),
             target,
-            channel.schedule,
+            match (&channel.mode, &channel.schedule) {
+                (crate::config::ChannelMode::Live, _) => "live (new stories as they arrive)".to_string(),
+                (_, Some(s)) => s.to_string(),
+                (_, None) => "no schedule".to_string(),
+            },
             channel.max_stories,
             if topics.is_empty() {
                 "all".to_string()

@@ -10,7 +10,7 @@ pub mod sink;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::config::{ChannelConfig, Config};
+use crate::config::{ChannelConfig, ChannelMode, Config};
 use crate::store::{ItemRow, Result, Store, StoryId};
 
 pub use sink::{Sink, SinkError, TerminalSink};
@@ -174,10 +174,23 @@ pub fn is_due(
     now: Timestamp,
 ) -> bool {
     let from = last_digest.unwrap_or(first_seen);
-    channel.schedule.next_after(from) <= now
+    match (&channel.mode, &channel.schedule) {
+        (ChannelMode::Digest, Some(schedule)) => schedule.next_after(from) <= now,
+        // Live channels are served after every poll (an empty delivery posts nothing).
+        _ => true,
+    }
 }
 
-/// How long until `channel`'s next slot after `from`.
-pub fn until_next(channel: &ChannelConfig, from: Timestamp, now: Timestamp) -> SignedDuration {
-    channel.schedule.next_after(from).duration_since(now)
+/// How long until `channel`'s next slot after `from`; None for live channels.
+pub fn until_next(
+    channel: &ChannelConfig,
+    from: Timestamp,
+    now: Timestamp,
+) -> Option<SignedDuration> {
+    match (&channel.mode, &channel.schedule) {
+        (ChannelMode::Digest, Some(schedule)) => {
+            Some(schedule.next_after(from).duration_since(now))
+        }
+        _ => None,
+    }
 }

@@ -95,6 +95,75 @@ async fn a_failed_post_keeps_its_stories_and_is_retried_once_delivered() {
 }
 
 #[tokio::test]
+async fn live_channels_get_new_stories_after_each_poll_batched() {
+    let fx = Fixture::new().await;
+    let item = |g: &str, title: &str, words: &str| {
+        (
+            g.to_string(),
+            title.to_string(),
+            format!("https://example.org/{g}"),
+            words.repeat(30),
+        )
+    };
+    let first = [
+        item("a", "Norland drafts AI rules", "norland ai rules "),
+        item("b", "Telescope sees first light", "telescope mirror light "),
+    ];
+    let doc = |items: &[(String, String, String, String)]| {
+        let refs: Vec<(&str, &str, &str, &str, &str)> = items
+            .iter()
+            .map(|(g, t, l, x)| {
+                (
+                    g.as_str(),
+                    t.as_str(),
+                    "2026-11-20T10:00:00Z",
+                    l.as_str(),
+                    x.as_str(),
+                )
+            })
+            .collect();
+        rss(&refs)
+    };
+    fx.server.route("/f.xml", Resp::ok(doc(&first)));
+    let mut config = fx.config(
+        &[("F", "/f.xml")],
+        "[[channel]]\nname = \"live\"\nmode = \"live\"\n",
+    );
+    config.polling.announce_first_fetch = true;
+    let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
+    let sink = Recorder::default();
+    let live = &desk.config.channels[1];
+    assert!(newsdesk::digest::is_due(
+        live,
+        None,
+        at("2026-11-20T12:00:00Z"),
+        at("2026-11-20T12:00:00Z")
+    ));
+    daemon::poll_and_process(&desk, at("2026-11-20T12:00:00Z"), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        daemon::deliver(&desk, live, &sink, at("2026-11-20T12:00:00Z"), false)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        sink.digests.lock().unwrap().len(),
+        1,
+        "two new stories, one message"
+    );
+    // Nothing new: nothing posted.
+    assert_eq!(
+        daemon::deliver(&desk, live, &sink, at("2026-11-20T12:01:00Z"), false)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(sink.digests.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn the_loop_sends_a_due_digest_once_and_stops_on_shutdown() {
     let fx = Fixture::new().await;
     fx.server.route(
