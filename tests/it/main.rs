@@ -14,3 +14,4 @@ mod store;
 mod summarize;
 mod support;
 mod topics;
+mod discord_bot;
