@@ -74,7 +74,8 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             channel.name.get_ref(),
             target,
             match (&channel.mode, &channel.schedule) {
-                (crate::config::ChannelMode::Live, _) => "live (new stories as they arrive)".to_string(),
+                (crate::config::ChannelMode::Live, _) =>
+                    "live (new stories as they arrive)".to_string(),
                 (_, Some(s)) => s.to_string(),
                 (_, None) => "no schedule".to_string(),
             },

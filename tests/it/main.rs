@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod daemon;
+mod discord_bot;
 mod discord_commands;
 mod discord_fake;
 mod discord_post;
@@ -14,4 +15,3 @@ mod store;
 mod summarize;
 mod support;
 mod topics;
-mod discord_bot;
