@@ -63,7 +63,7 @@ fn main() {
                 .store_fetched(
                     *feed,
                     &format!("Outlet {o}"),
-                    &[entry.clone()],
+                    std::slice::from_ref(&entry),
                     &|_| true,
                     record,
                     &FeedHealth::default(),
