@@ -77,10 +77,10 @@ fn relate_batch_groups_and_relates() {
     let quake = "A magnitude 6.1 earthquake struck near the coastal city of Veltra on Sunday, \
                  damaging the harbour and the old cathedral; rescuers searched collapsed homes.";
     let lines = [
-        serde_json::json!({"id": "a", "title": "Earthquake hits Veltra harbour", "text": quake, "source": "one"}),
-        serde_json::json!({"id": "b", "title": "Veltra earthquake damages cathedral and harbour", "text": quake, "source": "two"}),
-        serde_json::json!({"id": "c", "title": "Orchestra opens winter season", "text": "The city orchestra opened its winter season with a new symphony by a young composer.", "source": "one"}),
-        serde_json::json!({"id": "d", "title": "Veltra rebuilds harbour a year after earthquake", "text": "A year after the earthquake, Veltra began rebuilding its harbour and cathedral with national funds.", "source": "two"}),
+        serde_json::json!({"id": "a", "title": "Earthquake hits Veltra harbour", "text": quake, "source": "one", "published": "2025-03-02T08:00:00Z"}),
+        serde_json::json!({"id": "b", "title": "Veltra earthquake damages cathedral and harbour", "text": quake, "source": "two", "published": "2025-03-02T11:00:00Z"}),
+        serde_json::json!({"id": "c", "title": "Orchestra opens winter season", "text": "The city orchestra opened its winter season with a new symphony by a young composer.", "source": "one", "published": "2025-03-03T09:00:00Z"}),
+        serde_json::json!({"id": "d", "title": "Veltra rebuilds harbour weeks after earthquake", "text": "Six weeks after the earthquake, Veltra began rebuilding its harbour and cathedral with national funds.", "source": "two", "published": "2025-04-15T09:00:00Z"}),
     ];
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&input, text).unwrap();
@@ -105,8 +105,112 @@ fn relate_batch_groups_and_relates() {
     assert_ne!(rows[0]["story"], rows[2]["story"]);
     assert_ne!(
         rows[0]["story"], rows[3]["story"],
-        "a follow-up a year on is related, not the same event"
+        "a follow-up weeks later is related, not the same event"
     );
     assert_eq!(rows[3]["related"][0], "a", "{:?}", rows[3]);
     assert!(rows[2]["related"].as_array().unwrap().is_empty() || rows[2]["related"][0] != "c");
+}
+
+/// The demo config copied to a temp dir (so the test's store is its own).
+fn demo_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    std::fs::copy(src.join("demo.toml"), dir.path().join("demo.toml")).unwrap();
+    let demo = dir.path().join("demo");
+    std::fs::create_dir_all(demo.join("pages")).unwrap();
+    for entry in std::fs::read_dir(src.join("demo"))
+        .unwrap()
+        .chain(std::fs::read_dir(src.join("demo/pages")).unwrap())
+    {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            let rel = entry
+                .path()
+                .strip_prefix(src.join("demo"))
+                .unwrap()
+                .to_path_buf();
+            std::fs::copy(entry.path(), demo.join(rel)).unwrap();
+        }
+    }
+    dir
+}
+
+fn run_ok(config: &std::path::Path, args: &[&str]) -> String {
+    let out = newsdesk()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn demo_commands_work_end_to_end() {
+    let dir = demo_copy();
+    let config = dir.path().join("demo.toml");
+    let printed = run_ok(&config, &["run", "--once", "--dry-run"]);
+    assert!(printed.contains("#research-desk · message 1/"), "{printed}");
+    assert!(printed.contains("#ai-desk · message 1/"), "{printed}");
+    assert!(
+        printed.contains("__Also covered by__"),
+        "grouped coverage is shown"
+    );
+    assert!(printed.contains("__Related__"), "Related lists are shown");
+    assert!(!printed.contains("@everyone"), "mentions are neutralized");
+
+    let feeds = run_ok(&config, &["feeds"]);
+    assert_eq!(
+        feeds.lines().filter(|l| l.contains(" ok ")).count(),
+        3,
+        "{feeds}"
+    );
+
+    let json = run_ok(
+        &config,
+        &[
+            "digest",
+            "--channel",
+            "ai-desk",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    let digest: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let stories = digest["stories"].as_array().unwrap();
+    assert!(!stories.is_empty());
+    assert!(stories.iter().all(|s| {
+        s["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "ai-policy")
+    }));
+
+    let found = run_ok(&config, &["search", "export", "controls"]);
+    assert!(found.to_lowercase().contains("export control"), "{found}");
+    let url = stories[0]["url"].as_str().unwrap();
+    let related = run_ok(&config, &["related", url]);
+    assert!(related.contains("### "), "{related}");
+
+    let opml = run_ok(&config, &["feeds", "export"]);
+    assert!(
+        opml.contains("<opml") && opml.contains("Lab &amp; Ledger"),
+        "{opml}"
+    );
+    let import = dir.path().join("more.opml");
+    std::fs::write(
+        &import,
+        "<?xml version=\"1.0\"?><opml version=\"2.0\"><body><outline text=\"Extra\" xmlUrl=\"https://example.org/extra.xml\"/></body></opml>",
+    )
+    .unwrap();
+    let imported = run_ok(&config, &["feeds", "import", import.to_str().unwrap()]);
+    assert!(imported.contains("imported 1 of 1"), "{imported}");
+    assert!(run_ok(&config, &["feeds"]).contains("Extra"));
 }
