@@ -467,3 +467,37 @@ async fn run_once_dry_run_prints_without_recording() {
     );
     assert!(desk.store().pending_digests().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_http_charset_wins_over_a_wrong_declaration() {
+    let fx = Fixture::new().await;
+    // Latin-1 bytes, declared UTF-8 in the document, correctly labelled by the server.
+    let mut body = rss(&[(
+        "c1",
+        "Caf\u{e9} scientists d\u{e9}bat funding",
+        "2026-11-20T10:00:00Z",
+        "https://example.org/c1",
+        "R\u{e9}sum\u{e9} of the d\u{e9}bat.",
+    )])
+    .chars()
+    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+    .collect::<Vec<u8>>();
+    body.shrink_to_fit();
+    fx.server.route(
+        "/latin1.xml",
+        Resp::ok(body).content_type("application/rss+xml; charset=iso-8859-1"),
+    );
+    let mut config = fx.config(&[("L", "/latin1.xml")], "");
+    config.polling.announce_first_fetch = true;
+    let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
+    poll_all(&desk, at("2026-11-20T12:00:00Z")).await;
+    let d = digest::compose(
+        &desk.store(),
+        &desk.config,
+        &desk.config.channels[0],
+        at("2026-11-20T12:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(d.stories.len(), 1);
+    assert_eq!(d.stories[0].title, "Café scientists débat funding");
+}
