@@ -251,3 +251,51 @@ async fn a_refused_token_stops_the_desk() {
     );
     assert_eq!(fake.requests_to("POST", MESSAGES).len(), 1);
 }
+
+#[tokio::test]
+async fn a_webhook_channel_posts_through_its_webhook() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 4).await;
+    let (id, token, channel) = (
+        1_600_000_000_000_000_009u64,
+        "hook-secret",
+        1_300_000_000_000_000_077u64,
+    );
+    fake.add_webhook(id, token, channel);
+    let targets = HashMap::from([(
+        "all".to_string(),
+        Target::Webhook {
+            id,
+            token: token.to_string(),
+        },
+    )]);
+    let sink = DiscordSink::new(Arc::new(fake.http()), Arc::clone(&desk), targets);
+    let sent = daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 4);
+    fake.assert_no_violations();
+    let posted = fake.requests_to("POST", "/webhooks/{webhook_id}/{webhook_token}");
+    assert!(!posted.is_empty());
+    assert_eq!(
+        posted[0].body.as_ref().unwrap()["allowed_mentions"]["parse"],
+        serde_json::json!([])
+    );
+    let embeds: usize = fake
+        .messages(channel)
+        .iter()
+        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(embeds, 4);
+    assert!(
+        fake.requests_to("POST", MESSAGES).is_empty(),
+        "the bot itself posts nothing"
+    );
+}
