@@ -76,22 +76,3 @@ pub fn search(config: Config, args: &SearchArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::fts_all_of;
-
-    #[test]
-    fn user_queries_cannot_inject_fts_syntax() {
-        assert_eq!(
-            fts_all_of("NSF budget").as_deref(),
-            Some("\"nsf\" AND \"budget\"")
-        );
-        assert_eq!(
-            fts_all_of("\"export controls\" china*").as_deref(),
-            Some("\"export controls\" AND \"china\"")
-        );
-        assert_eq!(fts_all_of("\"\" ( OR"), Some("\"or\"".to_string()));
-        assert_eq!(fts_all_of("  ***  "), None);
-    }
-}
