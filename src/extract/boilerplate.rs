@@ -21,10 +21,6 @@ const MARKER_SUBSTRINGS: &[&str] = &[
     "sharebar",
     "share-",
     "-share",
-    "outbrain",
-    "taboola",
-    "disqus",
-    "comments",
     "breadcrumb",
     "related",
     "recommend",
@@ -57,6 +53,13 @@ const MARKER_SUBSTRINGS: &[&str] = &[
     "skip-link",
 ];
 
+/// Class/id words of furniture that may hold more prose than the article itself (reader
+/// comments, recommendation widgets): removed even when they contain prose paragraphs.
+const STRONG_SUBSTRINGS: &[&str] = &["outbrain", "taboola", "disqus", "comments"];
+
+/// Whole-token forms of the strong markers.
+const STRONG_TOKENS: &[&str] = &["comment", "replies"];
+
 /// Class/id words that mark furniture only as a whole token ("ad", "nav": too short to search
 /// inside other words).
 const MARKER_TOKENS: &[&str] = &[
@@ -70,7 +73,6 @@ const MARKER_TOKENS: &[&str] = &[
     "credit",
     "credits",
     "author",
-    "comment",
     "banner",
     "masthead",
     "skip",
@@ -122,13 +124,35 @@ pub(super) struct ElementFacts<'a> {
     pub hidden: bool,
 }
 
+/// How sure a marker is that an element is furniture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Furniture {
+    No,
+    /// Furniture unless it holds article prose (layout wrappers carry these names too).
+    Weak,
+    /// Furniture even when it holds prose (comment threads), unless it wraps the article.
+    Strong,
+}
+
 /// Whether the element is page furniture (to be removed with all its content).
-pub(super) fn is_furniture(el: &ElementFacts<'_>) -> bool {
+pub(super) fn furniture(el: &ElementFacts<'_>) -> Furniture {
     // The document's outer containers are never furniture, whatever their classes say
     // ("has-sidebar" on <body> is common).
     if matches!(el.tag, "html" | "head" | "body" | "main" | "article") {
-        return false;
+        return Furniture::No;
     }
+    let names = format!("{} {}", el.class.unwrap_or(""), el.id.unwrap_or(""));
+    if marks_strong(&names) {
+        return Furniture::Strong;
+    }
+    if is_weak_furniture(el, &names) {
+        Furniture::Weak
+    } else {
+        Furniture::No
+    }
+}
+
+fn is_weak_furniture(el: &ElementFacts<'_>, names: &str) -> bool {
     if el.hidden || FURNITURE_TAGS.contains(&el.tag) {
         return true;
     }
@@ -145,8 +169,14 @@ pub(super) fn is_furniture(el: &ElementFacts<'_>) -> bool {
     {
         return true;
     }
-    let names = format!("{} {}", el.class.unwrap_or(""), el.id.unwrap_or(""));
-    marks_furniture(&names)
+    marks_furniture(names)
+}
+
+/// Whether class and id words name comment threads or recommendation widgets.
+fn marks_strong(names: &str) -> bool {
+    let lower = names.to_ascii_lowercase();
+    STRONG_SUBSTRINGS.iter().any(|m| lower.contains(m))
+        || split_tokens(names).any(|token| STRONG_TOKENS.contains(&token.as_str()))
 }
 
 /// Whether class and id words name furniture.
@@ -187,13 +217,35 @@ static JUNK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)^(?:",
         r"advertisement|sponsored|ad|story continues below|continue reading.*|read more.*|",
-        r"share(?: this)?(?: article| story| post)?:?|share on \w+|tweet|email|print|",
-        r"(?:sign up|subscribe)\b.{0,80}|related(?: articles| stories| content| coverage)?:?|",
+        r"share(?: this)?(?: article| story| post)?:?|share on [a-z0-9_]+|tweet|email|print|",
+        r"(?:sign up|subscribe)(?-u:\b).{0,80}|related(?: articles| stories| content| coverage)?:?|",
         r"(?:see|read) also:?|click here.{0,60}|loading.{0,20}|",
         r"(?:we|this (?:site|website)) uses? cookies.{0,200}|",
         r"(?:photo|image|picture|credit|source|video)s?\s*:.{0,120}|",
-        r"advertisement - scroll to continue|skip to (?:main )?content",
-        r")[.!…]?$"
+        r"advertisement - scroll to continue|skip to (?:main )?content|",
+        r"advert|more|don['’]?t miss|related news|\d* ?comments?|this slideshow requires javascript|",
+        r"most (?:read|popular|viewed)|you may also like|latest|popular|highlights|trending|",
+        r"recommended|tags?|more (?:stories|news)|tell us what you think|",
+        r"leggi anche|lesen sie auch|lire aussi|ver tambi[eé]n",
+        r")[.:!…]*$"
+    ))
+    .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// Calls to action and notices that sit inside article bodies: follow-us and app prompts,
+/// newsletter and paywall prompts, contact-the-reporter lines, copyright notices.
+static PROMPT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)",
+        r"^follow (?:us|\S+(?: \S+)?) on (?:twitter|facebook|instagram|youtube|linkedin)(?-u:\b)|",
+        r"(?-u:\b)(?:download|get) (?:the|our) [a-z0-9_ ]{0,40}(?-u:\b)apps?(?-u:\b)|",
+        r"(?-u:\b)with (?:the|our) [a-z0-9_ ]{0,30}(?-u:\b)app[.!]?$|",
+        r"(?-u:\b)(?:sign(?:ing)? up|subscribe)(?-u:\b).{0,60}(?-u:\b)newsletters?(?-u:\b)|",
+        r"(?-u:\b)newsletters?(?-u:\b).{0,60}(?-u:\b)inbox(?-u:\b)|(?-u:\b)inbox(?-u:\b).{0,60}(?-u:\b)newsletters?(?-u:\b)|",
+        r"(?-u:\b)already an? (?:subscriber|member)(?-u:\b)|(?-u:\b)first-time subscribers(?-u:\b)|",
+        r"(?-u:\b)to (?:view|read|continue reading) (?:the|this) (?:full |rest of the |entire )?(?:story|article)(?-u:\b)|",
+        r"^(?:have a (?:news )?tip(?-u:\b)|reach the reporters?(?-u:\b)|contact the (?:author|reporter|writer)(?-u:\b))|",
+        r"©|(?-u:\b)all rights reserved(?-u:\b)|^copyright(?-u:\b)"
     ))
     .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
@@ -202,13 +254,13 @@ static HEAD_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)^(?:",
         r"by\s+\S.{0,80}|written by.{0,80}|posted by.{0,80}|",
-        r"(?:published|updated|posted|last (?:updated|modified))\b.{0,80}|",
+        r"(?:published|updated|posted|last (?:updated|modified))(?-u:\b).{0,80}|",
         r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s.{0,60}|",
-        r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b.{0,60}|",
+        r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?-u:\b).{0,60}|",
         r"\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{4}.{0,60}|",
         r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.{0,40}|",
         r"\d+\s+(?:min|minute)s?\s+read|",
-        r"(?:photo|image|file photo|credit)\b.{0,120}",
+        r"(?:photo|image|file photo|credit)(?-u:\b).{0,120}",
         r")$"
     ))
     .unwrap_or_else(|e| unreachable!("static regex: {e}"))
@@ -216,10 +268,38 @@ static HEAD_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A short line that is never article text wherever it appears ("Advertisement", "Share this").
 pub(super) fn is_junk_line(text: &str) -> bool {
-    text.chars().count() <= 250 && JUNK_LINE.is_match(text.trim())
+    let chars = text.chars().count();
+    (chars <= 250 && JUNK_LINE.is_match(text.trim()))
+        || (chars <= PROMPT_LINE_CHARS && PROMPT_LINE.is_match(text.trim()))
 }
+
+/// Prompts and notices are a sentence or two; longer lines are prose that mentions them.
+const PROMPT_LINE_CHARS: usize = 300;
 
 /// A line that is furniture when it comes before the article text (bylines, datelines, credits).
 pub(super) fn is_head_line(text: &str) -> bool {
     text.chars().count() <= 120 && HEAD_LINE.is_match(text.trim())
+}
+
+static LIST_INTRO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)^(?:more|don['’]?t miss|related(?: news| articles| stories| content| coverage)?|",
+        r"(?:see|read) also|you may also like|more (?:stories|news)|",
+        r"leggi anche|lesen sie auch|lire aussi|ver tambi[eé]n)[.:!…]*$"
+    ))
+    .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// A line that introduces a list of links to other stories ("More:", "Don't miss").
+pub(super) fn is_list_intro(text: &str) -> bool {
+    text.chars().count() <= 40 && LIST_INTRO.is_match(text.trim())
+}
+
+/// Longest headline of a linked-story list.
+const HEADLINE_CHARS: usize = 160;
+
+/// A line shaped like a linked headline: short, and not a finished sentence.
+pub(super) fn is_headline(text: &str) -> bool {
+    let text = text.trim();
+    text.chars().count() <= HEADLINE_CHARS && !text.ends_with(['.', '?', '!', '"', '”', ':'])
 }

@@ -10,11 +10,14 @@
 
 mod boilerplate;
 
+use std::borrow::Cow;
+
 use dom_smoothie::{Config, Readability, TextMode};
 use url::Url;
 
 use crate::charset::{self, DocKind};
-use boilerplate::ElementFacts;
+use boilerplate::{ElementFacts, Furniture};
+use dom_query::NodeRef;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extracted {
@@ -56,7 +59,8 @@ pub fn extract(html: &str, url: Option<&Url>) -> Result<Extracted, ExtractError>
     if unclosed_tags(html) > MAX_UNCLOSED {
         return Err(ExtractError::TooDeep);
     }
-    let mut reader = Readability::new(html, base.map(Url::as_str), Some(config))?;
+    let html = unwrap_noscript_prose(html);
+    let mut reader = Readability::new(html.as_ref(), base.map(Url::as_str), Some(config))?;
     if nesting_exceeds(&reader, MAX_DEPTH) {
         return Err(ExtractError::TooDeep);
     }
@@ -75,6 +79,44 @@ pub fn extract(html: &str, url: Option<&Url>) -> Result<Extracted, ExtractError>
     )
     .filter(|t| !t.is_empty());
     Ok(Extracted { title, text })
+}
+
+/// Turns `<noscript>` blocks that hold paragraphs into ordinary elements. Script-rendered pages
+/// (blog platforms that ship the post as a template) put the only parseable copy of the article
+/// there, and the parser would otherwise keep it as raw text that Readability drops.
+fn unwrap_noscript_prose(html: &str) -> Cow<'_, str> {
+    const OPEN: &str = "<noscript";
+    const CLOSE: &str = "</noscript";
+    let lower = html.to_ascii_lowercase();
+    if !lower.contains(OPEN) {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut done = 0;
+    while let Some(start) = lower.get(done..).and_then(|rest| rest.find(OPEN)) {
+        let start = done + start;
+        let Some(end) = lower.get(start..).and_then(|rest| rest.find(CLOSE)) else {
+            break;
+        };
+        let end = start + end;
+        let inner_start = start + OPEN.len();
+        let prose = lower
+            .get(inner_start..end)
+            .is_some_and(|inner| inner.contains("<p"));
+        out.push_str(html.get(done..start).unwrap_or(""));
+        // "<noscript" and "</noscript" become "<div     " and "</div     ": same lengths, so
+        // byte offsets from the lowercased copy stay valid.
+        if prose {
+            out.push_str("<div     ");
+            out.push_str(html.get(inner_start..end).unwrap_or(""));
+            out.push_str("</div     ");
+        } else {
+            out.push_str(html.get(start..end + CLOSE.len()).unwrap_or(""));
+        }
+        done = end + CLOSE.len();
+    }
+    out.push_str(html.get(done..).unwrap_or(""));
+    Cow::Owned(out)
 }
 
 /// Real pages nest a few dozen levels; Readability recurses over the tree, so hostile depths
@@ -161,41 +203,104 @@ fn nesting_exceeds(reader: &Readability, limit: usize) -> bool {
 
 /// Removes furniture elements from the document before Readability scores it.
 fn remove_furniture(reader: &Readability) {
-    let doomed: Vec<_> = reader
-        .doc
-        .root()
+    let root = reader.doc.root();
+    let document_prose = paragraph_chars(&root);
+    let doomed: Vec<_> = root
         .descendants_it()
         .filter(|node| node.is_element())
-        .filter(|node| {
-            let tag = node.node_name().unwrap_or_default().to_ascii_lowercase();
-            let (class, id, role, style) = (
-                node.attr("class"),
-                node.attr("id"),
-                node.attr("role"),
-                node.attr("style"),
-            );
-            boilerplate::is_furniture(&ElementFacts {
-                tag: &tag,
-                class: class.as_deref(),
-                id: id.as_deref(),
-                role: role.as_deref(),
-                style: style.as_deref(),
-                hidden: node.has_attr("hidden")
-                    || node.attr("aria-hidden").as_deref() == Some("true"),
-            }) && !{
-                // Prose paragraphs inside: the element is a wrapper of the article.
-                node.descendants_it()
-                    .filter(|d| d.node_name().is_some_and(|n| n.eq_ignore_ascii_case("p")))
-                    .filter(|p| p.text().chars().count() >= PROSE_PARAGRAPH_CHARS)
-                    .take(PROSE_PARAGRAPHS)
-                    .count()
-                    >= PROSE_PARAGRAPHS
-            }
+        .filter(|node| match furniture_of(node) {
+            Furniture::No => is_link_list(node),
+            Furniture::Weak => !holds_prose(node, document_prose),
+            Furniture::Strong => !wraps_article(node),
         })
         .collect();
     for node in doomed {
         node.remove_from_parent();
     }
+}
+
+fn furniture_of(node: &NodeRef<'_>) -> Furniture {
+    let tag = node.node_name().unwrap_or_default().to_ascii_lowercase();
+    let (class, id, role, style) = (
+        node.attr("class"),
+        node.attr("id"),
+        node.attr("role"),
+        node.attr("style"),
+    );
+    boilerplate::furniture(&ElementFacts {
+        tag: &tag,
+        class: class.as_deref(),
+        id: id.as_deref(),
+        role: role.as_deref(),
+        style: style.as_deref(),
+        hidden: node.has_attr("hidden") || node.attr("aria-hidden").as_deref() == Some("true"),
+    })
+}
+
+/// A list whose items are all links: related stories, "more" lists and tag clouds.
+fn is_link_list(node: &NodeRef<'_>) -> bool {
+    let is_list = node
+        .node_name()
+        .is_some_and(|n| n.eq_ignore_ascii_case("ul") || n.eq_ignore_ascii_case("ol"));
+    if !is_list {
+        return false;
+    }
+    let text = node.text();
+    let total = text
+        .split_whitespace()
+        .map(|w| w.chars().count())
+        .sum::<usize>();
+    if total == 0 {
+        return false;
+    }
+    let linked: usize = node
+        .descendants_it()
+        .filter(|d| d.node_name().is_some_and(|n| n.eq_ignore_ascii_case("a")))
+        .map(|a| {
+            a.text()
+                .split_whitespace()
+                .map(|w| w.chars().count())
+                .sum::<usize>()
+        })
+        .sum();
+    linked * 100 >= total * LINK_LIST_PERCENT
+}
+
+/// Share of a list's text inside links above which the list is navigation, not content.
+const LINK_LIST_PERCENT: usize = 90;
+
+fn is_paragraph(node: &NodeRef<'_>) -> bool {
+    node.node_name()
+        .is_some_and(|n| n.eq_ignore_ascii_case("p"))
+}
+
+/// Characters of `<p>` text under `node`.
+fn paragraph_chars(node: &NodeRef<'_>) -> usize {
+    node.descendants_it()
+        .filter(is_paragraph)
+        .map(|p| p.text().chars().count())
+        .sum()
+}
+
+/// Prose paragraphs inside, or most of the page's paragraph text: the element is a wrapper of
+/// the article whatever its name says.
+fn holds_prose(node: &NodeRef<'_>, document_prose: usize) -> bool {
+    let prose = node
+        .descendants_it()
+        .filter(is_paragraph)
+        .filter(|p| p.text().chars().count() >= PROSE_PARAGRAPH_CHARS)
+        .take(PROSE_PARAGRAPHS)
+        .count();
+    prose >= PROSE_PARAGRAPHS || paragraph_chars(node) * 2 > document_prose
+}
+
+/// Whether the article's own container is inside (a wrapper named after its comments).
+fn wraps_article(node: &NodeRef<'_>) -> bool {
+    node.descendants_it().any(|d| {
+        d.node_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("article") || n.eq_ignore_ascii_case("main"))
+            || d.attr("itemprop").as_deref() == Some("articleBody")
+    })
 }
 
 /// Paragraphs this long are article prose, not furniture.
@@ -207,9 +312,22 @@ const PROSE_PARAGRAPHS: usize = 3;
 /// Paragraphs of the extracted text, without furniture lines and head bylines/datelines.
 fn clean_paragraphs(text: &str) -> String {
     let mut out: Vec<String> = Vec::new();
+    // After a "More:" or "Don't miss" line come linked headlines, up to the next prose line.
+    let mut in_headline_list = false;
     for line in text.lines() {
         let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if line.is_empty() || boilerplate::is_junk_line(&line) {
+        if line.is_empty() {
+            continue;
+        }
+        if boilerplate::is_list_intro(&line) {
+            in_headline_list = true;
+            continue;
+        }
+        if in_headline_list && boilerplate::is_headline(&line) {
+            continue;
+        }
+        in_headline_list = false;
+        if boilerplate::is_junk_line(&line) {
             continue;
         }
         let before_article = out.iter().all(|p| p.chars().count() < 120);

@@ -111,6 +111,10 @@ fn hostile_pages_do_not_panic() {
     let _ = extract_bytes(&invalid, Some("text/html; charset=utf-8"), None);
     let unclosed = "<p>".repeat(20_000) + &"<table><tr><td>".repeat(5_000);
     let _ = extract(&unclosed, None);
+    // Nested furniture and lists: each level is measured, which must stay cheap.
+    let nested = "<div class=\"sidebar\"><ul><li><a href=/>x</a>".repeat(1_500)
+        + &"<noscript><p>".repeat(2_000);
+    let _ = extract(&nested, None);
 }
 
 #[test]
@@ -139,4 +143,91 @@ fn cli_writes_one_json_line_per_file_and_continues_past_failures() {
             .as_str()
             .is_some_and(|t| t.starts_with("The city council"))
     );
+}
+
+fn body_paragraphs() -> String {
+    PARAGRAPHS.iter().map(|p| format!("<p>{p}</p>\n")).collect()
+}
+
+#[test]
+fn article_inside_a_wrapper_named_after_the_sidebar_is_kept() {
+    // Short paragraphs only, so the "prose paragraphs" guard alone would not protect it.
+    let short: String = PARAGRAPHS
+        .iter()
+        .flat_map(|p| p.split(", "))
+        .map(|part| format!("<p>{part}.</p>\n"))
+        .collect();
+    let page = format!(
+        r#"<html><body><div class="layout-with-sidebar"><div class="entry">{short}</div></div>
+<div class="sidebar"><p>Short promo.</p></div></body></html>"#
+    );
+    let found = extract(&page, None).expect("article found");
+    assert!(
+        found.text.contains("The city council voted"),
+        "{:?}",
+        found.text
+    );
+    assert!(!found.text.contains("Short promo"), "{:?}", found.text);
+}
+
+#[test]
+fn comment_threads_are_removed_even_when_longer_than_the_article() {
+    // Each comment is long enough to count as prose, so only the comment marker removes it.
+    let reply = "wrote a long reply about the ferries, the buses, the harbour and the council's \
+                 budget, which goes on for quite a while, repeats itself and then goes on again \
+                 for a few more lines.";
+    let comments: String = (0..4)
+        .map(|i| {
+            format!(
+                "<li class=\"comment\"><p>Reader {i} {reply}</p><p>Reader {i} {reply}</p>\
+                 <p>Reader {i} {reply}</p></li>"
+            )
+        })
+        .collect();
+    let page = format!(
+        r#"<html><body><main><article><div class="entry-content">{}</div></article>
+<div class="comments-area"><ol>{comments}</ol></div></main></body></html>"#,
+        body_paragraphs()
+    );
+    let found = extract(&page, None).expect("article found");
+    assert!(found.text.contains(PARAGRAPHS[3]), "{:?}", found.text);
+    assert!(
+        !found.text.contains("Reader"),
+        "comments kept: {:?}",
+        found.text
+    );
+}
+
+#[test]
+fn article_only_in_noscript_is_found() {
+    let page = format!(
+        r#"<html><body><div class="post"><script type="text/template">{0}</script>
+<noscript>{0}</noscript></div></body></html>"#,
+        body_paragraphs()
+    );
+    let found = extract(&page, None).expect("article found");
+    assert!(
+        found.text.starts_with("The city council voted"),
+        "{:?}",
+        found.text
+    );
+}
+
+#[test]
+fn prompts_notices_and_headline_lists_are_dropped() {
+    let page = format!(
+        r#"<html><body><article>{}
+<p>More:</p>
+<p><a href="/a">Bus fares to rise again next month</a></p>
+<p><a href="/b">New bridge opens after two years</a></p>
+<ul><li><a href="/c">Harbour cleanup collects rubbish</a></li><li><a href="/d">Tram line delayed</a></li></ul>
+<p>Never miss the latest news by signing up to our newsletter today!</p>
+<p>Follow The Example on Twitter and Instagram.</p>
+<p>For breaking news download the Example News app for iOS and Android.</p>
+<p>© 2024 Example Media. All rights reserved.</p>
+</article></body></html>"#,
+        body_paragraphs()
+    );
+    let found = extract(&page, None).expect("article found");
+    assert!(found.text.ends_with(PARAGRAPHS[3]), "{:?}", found.text);
 }
