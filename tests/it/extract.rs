@@ -231,3 +231,85 @@ fn prompts_notices_and_headline_lists_are_dropped() {
     let found = extract(&page, None).expect("article found");
     assert!(found.text.ends_with(PARAGRAPHS[3]), "{:?}", found.text);
 }
+
+/// A small deterministic generator (xorshift), so the property test needs no extra crate and
+/// every failure is reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// Random tag soup: real and bogus tags, attributes, entities, scripts, comments, broken UTF-8.
+fn tag_soup(rng: &mut Rng) -> Vec<u8> {
+    const PIECES: &[&str] = &[
+        "<p>",
+        "</p>",
+        "<div class=\"content\">",
+        "<div class=\"sidebar\">",
+        "</div>",
+        "<article>",
+        "</article>",
+        "<nav>",
+        "</nav>",
+        "<script>",
+        "</script>",
+        "<!--",
+        "-->",
+        "<noscript>",
+        "</noscript>",
+        "<ul><li><a href=\"/x\">link</a></li>",
+        "</ul>",
+        "<table><tr><td>",
+        "&amp;",
+        "&#x1F600;",
+        "&bogus;",
+        "<",
+        ">",
+        "\"",
+        "<meta charset=\"latin1\">",
+        "<h1>",
+        "</h1>",
+        "Sentence with words, commas, and a full stop. ",
+        "Société générale à Zürich. ",
+        "\u{0}",
+        "<br/>",
+        "<img src=x onerror=1>",
+        "<![CDATA[",
+        "]]>",
+        "<?xml?>",
+        "<html>",
+        "<body>",
+    ];
+    let mut out = Vec::new();
+    let n = 1 + rng.next() % 300;
+    for _ in 0..n {
+        if rng.next() % 17 == 0 {
+            out.push((rng.next() & 0xff) as u8);
+        } else {
+            out.extend_from_slice(rng.pick(PIECES).as_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn extraction_never_panics_on_tag_soup() {
+    for seed in 1..=300u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let page = tag_soup(&mut rng);
+        let outcome = std::panic::catch_unwind(|| {
+            let _ = extract_bytes(&page, Some("text/html"), None);
+            let _ = extract(&String::from_utf8_lossy(&page), None);
+        });
+        assert!(outcome.is_ok(), "panic on seed {seed}");
+    }
+}
