@@ -148,6 +148,8 @@ impl TopicConfig {
 pub struct SummarizerConfig {
     pub sentences: usize,
     pub max_chars: usize,
+    /// Abstractive summaries from an OpenAI-compatible endpoint; extractive when absent.
+    pub llm: Option<LlmConfig>,
 }
 
 impl Default for SummarizerConfig {
@@ -155,7 +157,34 @@ impl Default for SummarizerConfig {
         SummarizerConfig {
             sentences: 3,
             max_chars: 600,
+            llm: None,
         }
+    }
+}
+
+/// `[summarizer.llm]`: an OpenAI-compatible `/v1/chat/completions` endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    /// e.g. "http://127.0.0.1:11434/v1"; "/chat/completions" (or "/v1/chat/completions") is added.
+    pub base_url: String,
+    pub model: String,
+    /// Name of the environment variable holding the API key (the key never goes in the file).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    #[serde(default = "LlmConfig::default_timeout")]
+    pub timeout: HumanDuration,
+    /// Requests in any rolling hour; over it, summaries are extractive.
+    #[serde(default = "LlmConfig::default_max_requests_per_hour")]
+    pub max_requests_per_hour: u32,
+}
+
+impl LlmConfig {
+    fn default_timeout() -> HumanDuration {
+        HumanDuration::secs(30)
+    }
+    fn default_max_requests_per_hour() -> u32 {
+        60
     }
 }
 
@@ -455,6 +484,31 @@ impl Config {
         }
         if self.related.max > 10 {
             at(0..0, "related.max".into(), "expected at most 10".into());
+        }
+        if let Some(llm) = &self.summarizer.llm {
+            let scheme_ok = Url::parse(llm.base_url.trim())
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !scheme_ok {
+                at(
+                    0..0,
+                    "summarizer.llm.base_url".into(),
+                    "expected an http:// or https:// URL".into(),
+                );
+            }
+            if llm.model.trim().is_empty() {
+                at(
+                    0..0,
+                    "summarizer.llm.model".into(),
+                    "must not be empty".into(),
+                );
+            }
+            if llm.timeout.is_zero() {
+                at(
+                    0..0,
+                    "summarizer.llm.timeout".into(),
+                    "expected a duration above zero".into(),
+                );
+            }
         }
         issues
     }

@@ -18,6 +18,7 @@ use crate::model::Entry;
 use crate::parse;
 use crate::relate::{self, RelateSettings};
 use crate::store::{FeedRow, FeedSpec, ItemRow, PollRecord, ProcessedItem, Store, StoreError};
+use crate::summarize::llm::LlmSummarizer;
 use crate::summarize::{self, SummaryOptions};
 use crate::topics::TopicDoc;
 
@@ -66,6 +67,7 @@ pub struct Desk {
     store: Mutex<Store>,
     fetcher: Fetcher,
     policy: PollPolicy,
+    llm: Option<LlmSummarizer>,
 }
 
 impl Desk {
@@ -102,11 +104,17 @@ impl Desk {
             backoff_max: p.backoff_max.get(),
             dead_after: p.dead_after.get(),
         };
+        let llm = config
+            .summarizer
+            .llm
+            .clone()
+            .map(|llm| LlmSummarizer::new(fetcher.client(), llm, config.summarizer.max_chars));
         Ok(Desk {
             config,
             store: Mutex::new(store),
             fetcher,
             policy,
+            llm,
         })
     }
 
@@ -292,7 +300,7 @@ impl Desk {
             let pages = self.fetch_pages(&batch).await;
             for item in &batch {
                 let page = pages.get(&item.id).cloned().flatten();
-                self.process_item(item, page, now)?;
+                self.process_item(item, page, now).await?;
                 done += 1;
             }
         }
@@ -354,7 +362,7 @@ impl Desk {
         out
     }
 
-    fn process_item(
+    async fn process_item(
         &self,
         item: &ItemRow,
         page: Option<String>,
@@ -370,7 +378,15 @@ impl Desk {
             sentences: self.config.summarizer.sentences,
             max_chars: self.config.summarizer.max_chars,
         };
-        let summary = summarize::summarize(Some(&item.title), &text, opts);
+        let extractive = || summarize::summarize(Some(&item.title), &text, opts);
+        let summary = match &self.llm {
+            Some(llm) => {
+                llm.summarize(&item.title, &text, &self.store, extractive)
+                    .await
+                    .0
+            }
+            None => extractive(),
+        };
         let doc = TopicDoc::new(&item.title, &text);
         // Config topics plus those added from Discord.
         let all_topics = crate::store::effective_topics(&self.config, &self.store());

@@ -1,36 +1,67 @@
-//! Same-event grouping and Related earlier coverage.
+//! Same-event grouping into stories and Related earlier coverage.
 //!
-//! Method (first version; issue #5 raises the bar):
+//! Method:
 //! 1. An item whose canonical URL is already stored joins that item's story.
-//! 2. Each item is described by the content stems of its title (counted twice) and its lead
-//!    (first [`LEAD_WORDS`] words), weighted by inverse document frequency, so rare names and
-//!    numbers dominate common words.
-//! 3. Candidates come from the full-text index (FTS5 bm25 over the item's most salient words),
-//!    never from a scan of the store.
-//! 4. The best candidate within the grouping window with cosine ≥ [`MERGE_THRESHOLD`] gives the
-//!    item its story. Merging needs a much stronger match than relating: two budget cuts at
-//!    different agencies share vocabulary but are different events.
-//! 5. Related = other stories among the candidates, published earlier within the Related
-//!    window, cosine ≥ [`RELATED_THRESHOLD`], best first, one entry per story.
+//! 2. An item is a bag of content stems: its title counted [`TITLE_WEIGHT`] times and the first
+//!    [`LEAD_WORDS`] words of its text once; a term weighs `(1 + ln tf) · idf`, with
+//!    `idf = ln((N + 1) / (df + 1)) + 1` over the documents seen so far, so rare names, places
+//!    and numbers dominate common words.
+//! 3. A story is compared as a whole, through its centroid: the sum of its items' `1 + ln tf`
+//!    masses, weighted by the current idf and cut to its [`CENTROID_TERMS`] heaviest terms. A
+//!    story seen from several outlets keeps the words they agree on, which a single article
+//!    cannot. The centroid's norm is stored and recomputed when the corpus has grown by
+//!    [`NORM_REFRESH`] since, so scoring a candidate reads one row and no other document.
+//!    Names and numbers (capitalized words inside lead sentences, digits) that are rare (in at
+//!    most [`ENTITY_RARE`] of documents) get [`ENTITY_WEIGHT`] times their mass: similar events
+//!    differ mostly in who, where and how many.
+//! 4. Candidates come from the full-text index (FTS5 bm25 over up to [`QUERY_TERMS`] of the
+//!    item's rarest words, within a budget of summed document frequencies, [`CANDIDATES`]
+//!    items, mapped to their stories), never from a scan.
+//! 5. The item joins the best story if cosine(item, centroid) ≥ [`MERGE_THRESHOLD`] and it falls
+//!    within the grouping window of the story's first or last coverage; otherwise it opens a new
+//!    story. Merging needs a far stronger match than relating ([`RELATED_THRESHOLD`]): two
+//!    earthquakes, or two agencies' budget cuts, share their vocabulary but differ in names,
+//!    places and numbers, which idf makes carry most of the weight.
+//! 6. Related = the other candidate stories published no later than the item and within the
+//!    Related window, with cosine ≥ [`RELATED_THRESHOLD`], best first (newer first among equal
+//!    scores), one entry per story. Each new item of a story merges its own findings into the
+//!    story's list (a story keeps the best score seen for each related story), so the list
+//!    improves as coverage accumulates.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::store::{ItemId, ItemRow, RelatedLink, Store, StoreError, StoryId};
+use crate::store::{ItemId, ItemRow, RelatedLink, Store, StoreError, StoryId, StoryTerms};
 use crate::terms;
 
 /// Words of the article body that describe it alongside its title.
-pub const LEAD_WORDS: usize = 120;
-/// Cosine similarity at which two items report the same event.
-pub const MERGE_THRESHOLD: f64 = 0.45;
-/// Cosine similarity at which an earlier story is worth listing as Related.
-pub const RELATED_THRESHOLD: f64 = 0.10;
+pub const LEAD_WORDS: usize = 200;
+/// How many times a title word counts: headlines name the event.
+pub const TITLE_WEIGHT: f64 = 2.0;
+/// Mass factor for names and numbers ([`entity_stems`]): they tell similar events apart.
+pub const ENTITY_WEIGHT: f64 = 1.6;
+/// Share of documents above which a name counts as common ([`boost_entities`]).
+pub const ENTITY_RARE: f64 = 0.005;
+/// Cosine(item, story centroid) at which an item joins the story.
+pub const MERGE_THRESHOLD: f64 = 0.32;
+/// Cosine(item, story centroid) at which an earlier story is worth listing as Related.
+pub const RELATED_THRESHOLD: f64 = 0.08;
+/// Terms kept per story centroid (heaviest by weight).
+pub const CENTROID_TERMS: usize = 250;
+/// Corpus growth factor after which a stored centroid norm is recomputed.
+pub const NORM_REFRESH: f64 = 1.5;
 /// Salient words sent to the full-text index to find candidates.
 const QUERY_TERMS: usize = 16;
-/// Candidates scored per new item.
-const CANDIDATES: usize = 60;
+/// Words found in more documents than this are not sent to the index (see [`candidate_items`]).
+const QUERY_MAX_DF: i64 = 1_000;
+/// Budget of summed document frequencies of the words sent to the index.
+const QUERY_POSTINGS: i64 = 2_000;
+/// Words always sent (when known), whatever the budget.
+const QUERY_MIN_TERMS: usize = 3;
+/// Candidate items asked from the index per new item.
+const CANDIDATES: usize = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelateSettings {
@@ -58,150 +89,342 @@ pub struct Relation {
     pub related: Vec<RelatedLink>,
 }
 
-/// A bag of weighted stems.
-type Vector = HashMap<String, f64>;
+/// Term → mass (`1 + ln tf` for an item; summed over items for a story).
+pub type Masses = HashMap<String, f64>;
+/// Term → document frequency.
+type Frequencies = HashMap<String, i64>;
 
-/// Term counts of an item: title stems twice, lead stems once.
-fn term_counts(title: &str, text: &str) -> HashMap<String, f64> {
-    let mut counts = HashMap::new();
+/// `1 + ln tf` masses of an item: title stems [`TITLE_WEIGHT`] times, lead stems once.
+pub fn item_masses(title: &str, text: &str) -> Masses {
+    let mut counts: Masses = HashMap::new();
     for stem in terms::content_stems(title) {
-        *counts.entry(stem).or_insert(0.0) += 2.0;
+        *counts.entry(stem).or_insert(0.0) += TITLE_WEIGHT;
     }
-    let lead: String = text
-        .split_whitespace()
-        .take(LEAD_WORDS)
-        .collect::<Vec<_>>()
-        .join(" ");
-    for stem in terms::content_stems(&lead) {
+    for stem in terms::content_stems(&lead(text)) {
         *counts.entry(stem).or_insert(0.0) += 1.0;
     }
+    counts.values_mut().for_each(|c| *c = 1.0 + c.ln());
     counts
 }
 
-fn weigh(counts: &HashMap<String, f64>, df: &HashMap<String, i64>, docs: f64) -> Vector {
-    let mut v: Vector = counts
-        .iter()
-        .map(|(t, c)| {
-            let d = df.get(t).copied().unwrap_or(0) as f64;
-            let idf = ((docs + 1.0) / (d + 1.0)).ln() + 1.0;
-            (t.clone(), (1.0 + c.ln()) * idf)
-        })
-        .collect();
-    let norm = v.values().map(|w| w * w).sum::<f64>().sqrt();
-    if norm > 0.0 {
-        v.values_mut().for_each(|w| *w /= norm);
+/// Multiplies the masses of rare names and numbers by [`ENTITY_WEIGHT`]. Common names (a
+/// head of state in every other article) describe a beat, not an event, so they keep their
+/// plain weight.
+fn boost_entities(masses: &mut Masses, title: &str, text: &str, df: &Frequencies, docs: i64) {
+    let boost = ENTITY_WEIGHT;
+    let rare = (docs as f64 * ENTITY_RARE).max(2.0);
+    for stem in entity_stems(title, text) {
+        let common = df.get(&stem).is_some_and(|&d| d as f64 > rare);
+        if let Some(m) = masses.get_mut(&stem)
+            && !common
+        {
+            *m *= boost;
+        }
     }
-    v
 }
 
-fn cosine(a: &Vector, b: &Vector) -> f64 {
-    let (small, large) = if a.len() < b.len() { (a, b) } else { (b, a) };
-    small
+/// Stems of the words that name something: capitalized words of the lead that do not open a
+/// sentence (headline capitalization says nothing), and numbers anywhere.
+fn entity_stems(title: &str, text: &str) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for w in terms::words(title) {
+        if w.chars().any(|c| c.is_ascii_digit()) {
+            out.insert(terms::stem(&w));
+        }
+    }
+    let lead = lead(text);
+    let mut sentence_start = true;
+    for raw in lead.split_whitespace() {
+        let core = raw.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let capitalized = core.chars().next().is_some_and(char::is_uppercase);
+        let numeric = core.chars().any(|c| c.is_ascii_digit());
+        if (capitalized && !sentence_start) || numeric {
+            for w in terms::words(core) {
+                if w.chars().count() > 1 && !terms::is_stopword(&w) {
+                    out.insert(terms::stem(&w));
+                }
+            }
+        }
+        sentence_start = raw.ends_with(['.', '!', '?', ':', '"', '\u{201d}']);
+    }
+    out
+}
+
+fn lead(text: &str) -> String {
+    text.split_whitespace()
+        .take(LEAD_WORDS)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn idf(df: i64, docs: i64) -> f64 {
+    ((docs as f64 + 1.0) / (df.max(0) as f64 + 1.0)).ln() + 1.0
+}
+
+/// Length of a mass vector once weighted by idf (`df` per term, `docs` documents).
+pub fn norm_of(masses: &Masses, df: &HashMap<String, i64>, docs: i64) -> f64 {
+    masses
         .iter()
-        .filter_map(|(t, w)| large.get(t).map(|x| w * x))
-        .sum()
+        .map(|(t, m)| {
+            let w = m * idf(df.get(t).copied().unwrap_or(0), docs);
+            w * w
+        })
+        .sum::<f64>()
+        .sqrt()
 }
 
-/// Assigns `item` (already stored, text known) to a story and computes the story's Related list
-/// when the item opens a new story. Records the item's terms for future weighting.
+/// Centroid terms as stored: `stem\tmass` lines.
+pub fn encode_masses(masses: &Masses) -> String {
+    let mut out = String::with_capacity(masses.len() * 12);
+    for (t, m) in masses {
+        out.push_str(t);
+        out.push('\t');
+        out.push_str(&format!("{m:.4}"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads [`encode_masses`] output; malformed lines are skipped.
+pub fn decode_masses(text: &str) -> Masses {
+    text.lines()
+        .filter_map(|line| {
+            let (t, m) = line.split_once('\t')?;
+            Some((t.to_string(), m.parse::<f64>().ok()?))
+        })
+        .collect()
+}
+
+/// The item as seen by grouping: masses, idf-weighted and normalized.
+struct Query {
+    masses: Masses,
+    weights: HashMap<String, f64>,
+}
+
+impl Query {
+    fn new(masses: Masses, df: &Frequencies, docs: i64) -> Query {
+        let norm = norm_of(&masses, df, docs);
+        let weights = masses
+            .iter()
+            .map(|(t, m)| {
+                let w = m * idf(df.get(t).copied().unwrap_or(0), docs);
+                (t.clone(), if norm > 0.0 { w / norm } else { 0.0 })
+            })
+            .collect();
+        Query { masses, weights }
+    }
+
+    /// Cosine with a centroid whose norm is `norm`; only shared terms matter, and their df is
+    /// known from the query's own look-up.
+    fn cosine(&self, centroid: &Masses, norm: f64, df: &Frequencies, docs: i64) -> f64 {
+        if norm <= 0.0 {
+            return 0.0;
+        }
+        let dot: f64 = self
+            .weights
+            .iter()
+            .filter_map(|(t, w)| {
+                let m = centroid.get(t)?;
+                Some(w * m * idf(df.get(t).copied().unwrap_or(0), docs))
+            })
+            .sum();
+        (dot / norm).min(1.0)
+    }
+}
+
+/// A candidate story and how well the item matches it.
+struct Scored {
+    terms: StoryTerms,
+    masses: Masses,
+    score: f64,
+}
+
+/// Assigns `item` (already stored, text known) to a story, updates the story's centroid and
+/// Related list, and records the item's terms for future weighting.
 pub fn relate_item(
     store: &mut Store,
     item: &ItemRow,
     text: &str,
     settings: &RelateSettings,
 ) -> Result<Relation, StoreError> {
-    let counts = term_counts(&item.title, text);
+    let docs = store.document_count()?;
+    let mut masses = item_masses(&item.title, text);
+    let df = store.document_frequencies(masses.keys().map(String::as_str))?;
+    boost_entities(&mut masses, &item.title, text, &df, docs);
+    let query = Query::new(masses, &df, docs);
 
-    // 1. The same article seen through another feed.
-    if let Some(url) = &item.url
-        && let Some(story) = story_of_same_url(store, url, item.id)?
-    {
-        store.attach_to_story(item.id, story)?;
-        store.add_document_terms(counts.keys().map(String::as_str))?;
-        return Ok(Relation {
-            story_id: story,
-            joined: true,
-            related: store.related_of(story)?,
-        });
-    }
-
-    let docs = store.indexed_count()? as f64;
-    let df = store.document_frequencies(counts.keys().map(String::as_str))?;
-    let vector = weigh(&counts, &df, docs);
-    let candidates = candidates(store, item, text, &df)?;
+    let same_url = match &item.url {
+        Some(url) => story_of_same_url(store, url, item.id)?,
+        None => None,
+    };
+    let scored = score_candidates(store, item, text, &query, &df, docs)?;
 
     let group_window =
         SignedDuration::try_from(settings.group_window).unwrap_or(SignedDuration::MAX);
-    let related_window =
-        SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
-    let mut best_merge: Option<(f64, StoryId)> = None;
-    let mut per_story: HashMap<StoryId, (f64, Timestamp)> = HashMap::new();
-    for cand in candidates {
-        let Some(story) = cand.story_id else { continue };
-        let cand_text = cand.text.as_deref().unwrap_or(&cand.feed_text);
-        let cand_counts = term_counts(&cand.title, cand_text);
-        let cand_df = store.document_frequencies(cand_counts.keys().map(String::as_str))?;
-        let score = cosine(&vector, &weigh(&cand_counts, &cand_df, docs));
-        tracing::debug!(
-            item = item.id,
-            candidate = cand.id,
-            story,
-            score,
-            "relate candidate"
-        );
-        let gap = item.published.duration_since(cand.published).abs();
-        if score >= MERGE_THRESHOLD
-            && gap <= group_window
-            && best_merge.is_none_or(|(s, _)| score > s)
-        {
-            best_merge = Some((score, story));
-        }
-        let entry = per_story.entry(story).or_insert((0.0, cand.published));
-        if score > entry.0 {
-            *entry = (score, cand.published);
-        }
-    }
+    let best_merge = scored
+        .iter()
+        .filter(|s| s.score >= MERGE_THRESHOLD && within(item.published, &s.terms, group_window))
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .map(|s| s.terms.story_id);
 
-    let (story_id, joined) = match best_merge {
-        Some((_, story)) => {
+    let (story_id, joined) = match same_url.or(best_merge) {
+        Some(story) => {
             store.attach_to_story(item.id, story)?;
             (story, true)
         }
         None => (store.create_story(item.id)?, false),
     };
-    store.add_document_terms(counts.keys().map(String::as_str))?;
+    let own = scored.iter().find(|s| s.terms.story_id == story_id);
+    update_centroid(store, story_id, own, &query, df, docs)?;
+    store.add_document_terms(query.masses.keys().map(String::as_str))?;
 
-    if joined {
-        return Ok(Relation {
-            story_id,
-            joined,
-            related: store.related_of(story_id)?,
-        });
-    }
-    let earliest = item.published - related_window;
-    let mut related: Vec<(f64, Timestamp, StoryId)> = per_story
-        .into_iter()
-        .filter(|(s, (score, published))| {
-            *s != story_id
-                && *score >= RELATED_THRESHOLD
-                && *published <= item.published
-                && *published >= earliest
-        })
-        .map(|(s, (score, published))| (score, published, s))
-        .collect();
-    // Best first; among equal scores the newer story first.
-    related.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-    let related: Vec<RelatedLink> = related
-        .into_iter()
-        .take(settings.max_related)
-        .map(|(score, _, story_id)| RelatedLink { story_id, score })
-        .collect();
-    store.set_related(story_id, &related)?;
+    let related = update_related(store, item, story_id, joined, &scored, settings)?;
+    tracing::debug!(item = item.id, story_id, joined, "related item");
     Ok(Relation {
         story_id,
         joined,
         related,
     })
+}
+
+/// Whether `at` lies within `window` of the story's coverage span.
+fn within(at: Timestamp, story: &StoryTerms, window: SignedDuration) -> bool {
+    let after_start = story.published.duration_until(at) >= -window;
+    let before_end = story.updated.duration_until(at) <= window;
+    after_start && before_end
+}
+
+/// Candidate stories from the index, scored against their centroids.
+fn score_candidates(
+    store: &mut Store,
+    item: &ItemRow,
+    text: &str,
+    query: &Query,
+    df: &Frequencies,
+    docs: i64,
+) -> Result<Vec<Scored>, StoreError> {
+    let items = candidate_items(store, item, text, df)?;
+    let stories = store.stories_of_items(&items)?;
+    let mut out = Vec::with_capacity(stories.len());
+    for mut terms in store.story_terms(&stories)? {
+        let masses = decode_masses(&terms.terms);
+        if docs as f64 > terms.norm_docs as f64 * NORM_REFRESH + 16.0 {
+            let all = store.document_frequencies(masses.keys().map(String::as_str))?;
+            terms.norm = norm_of(&masses, &all, docs);
+            terms.norm_docs = docs;
+            store.set_story_norm(terms.story_id, terms.norm, docs)?;
+        }
+        let score = query.cosine(&masses, terms.norm, df, docs);
+        out.push(Scored {
+            terms,
+            masses,
+            score,
+        });
+    }
+    Ok(out)
+}
+
+/// Adds the item's masses to its story's centroid, keeps the heaviest terms, stores it.
+fn update_centroid(
+    store: &mut Store,
+    story_id: StoryId,
+    own: Option<&Scored>,
+    query: &Query,
+    mut df: Frequencies,
+    docs: i64,
+) -> Result<(), StoreError> {
+    let mut masses = match own {
+        Some(s) => s.masses.clone(),
+        // A story joined by URL alone may not have been a candidate.
+        None => store
+            .story_terms(&[story_id])?
+            .first()
+            .map(|t| decode_masses(&t.terms))
+            .unwrap_or_default(),
+    };
+    for (t, m) in &query.masses {
+        *masses.entry(t.clone()).or_insert(0.0) += m;
+    }
+    let missing: Vec<&str> = masses
+        .keys()
+        .filter(|t| !df.contains_key(*t))
+        .map(String::as_str)
+        .collect();
+    let extra = store.document_frequencies(missing)?;
+    df.extend(extra);
+    if masses.len() > CENTROID_TERMS {
+        let mut ranked: Vec<(String, f64)> = masses.into_iter().collect();
+        let weight = |(t, m): &(String, f64)| m * idf(df.get(t).copied().unwrap_or(0), docs);
+        ranked.sort_by(|a, b| weight(b).total_cmp(&weight(a)));
+        ranked.truncate(CENTROID_TERMS);
+        masses = ranked.into_iter().collect();
+    }
+    let items = store
+        .story_terms(&[story_id])?
+        .first()
+        .map_or(0, |t| t.items);
+    let terms = StoryTerms {
+        story_id,
+        terms: encode_masses(&masses),
+        norm: norm_of(&masses, &df, docs),
+        norm_docs: docs,
+        items: items + 1,
+        published: Timestamp::UNIX_EPOCH,
+        updated: Timestamp::UNIX_EPOCH,
+    };
+    store.set_story_terms(&terms)
+}
+
+/// Merges this item's view of Related stories into its story's list and stores it.
+fn update_related(
+    store: &mut Store,
+    item: &ItemRow,
+    story_id: StoryId,
+    joined: bool,
+    scored: &[Scored],
+    settings: &RelateSettings,
+) -> Result<Vec<RelatedLink>, StoreError> {
+    let related_window =
+        SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
+    let earliest = item.published - related_window;
+    let mut best: HashMap<StoryId, (f64, Timestamp)> = HashMap::new();
+    for s in scored {
+        let t = &s.terms;
+        if t.story_id != story_id
+            && s.score >= RELATED_THRESHOLD
+            && t.published <= item.published
+            && t.published >= earliest
+        {
+            best.insert(t.story_id, (s.score, t.published));
+        }
+    }
+    if joined {
+        for link in store.related_of(story_id)? {
+            if link.story_id == story_id {
+                continue;
+            }
+            match best.get_mut(&link.story_id) {
+                Some(entry) => entry.0 = entry.0.max(link.score),
+                None => {
+                    let published = store.story(link.story_id)?.published;
+                    best.insert(link.story_id, (link.score, published));
+                }
+            }
+        }
+    }
+    let mut ranked: Vec<(f64, Timestamp, StoryId)> = best
+        .into_iter()
+        .map(|(s, (score, p))| (score, p, s))
+        .collect();
+    // Best first; among equal scores the newer story first, then the newer id.
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+    let related: Vec<RelatedLink> = ranked
+        .into_iter()
+        .take(settings.max_related)
+        .map(|(score, _, story_id)| RelatedLink { story_id, score })
+        .collect();
+    store.set_related(story_id, &related)?;
+    Ok(related)
 }
 
 fn story_of_same_url(
@@ -215,46 +438,71 @@ fn story_of_same_url(
         .and_then(|other| other.story_id))
 }
 
-/// Earlier processed items sharing the item's most salient words, found through the index.
-fn candidates(
+/// Earlier indexed items sharing the item's rarest words, found through the full-text index.
+fn candidate_items(
     store: &Store,
     item: &ItemRow,
     text: &str,
-    df: &HashMap<String, i64>,
-) -> Result<Vec<ItemRow>, StoreError> {
+    df: &Frequencies,
+) -> Result<Vec<ItemId>, StoreError> {
     // Query with surface words (FTS applies its own stemmer), rarest stems first.
-    let lead: String = text
-        .split_whitespace()
-        .take(LEAD_WORDS)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let lead = lead(text);
     let mut words: Vec<(i64, String)> = terms::words(&item.title)
         .chain(terms::words(&lead))
         .filter(|w| w.chars().count() > 2 && !terms::is_stopword(w))
         .map(|w| (df.get(&terms::stem(&w)).copied().unwrap_or(0), w))
-        // A word no earlier document has cannot find a candidate.
-        .filter(|(df, _)| *df > 0)
+        // A word no earlier document has cannot find a candidate; a very common one finds
+        // too many, and FTS5's bm25 reads its whole posting list to weigh it.
+        .filter(|(df, _)| *df > 0 && *df <= QUERY_MAX_DF)
         .collect();
     words.sort();
     words.dedup_by(|a, b| a.1 == b.1);
+    // The index scores every row that matches any word, so the words' summed document
+    // frequencies bound the work: the rarest words go first until the budget is spent.
+    let mut postings = 0;
     let query: Vec<String> = words
         .into_iter()
         .take(QUERY_TERMS)
-        .map(|(_, w)| format!("\"{w}\""))
+        .enumerate()
+        .take_while(|(n, (df, _))| {
+            postings += df;
+            *n < QUERY_MIN_TERMS || postings <= QUERY_POSTINGS
+        })
+        .map(|(_, (_, w))| format!("\"{w}\""))
         .collect();
     if query.is_empty() {
         return Ok(Vec::new());
     }
     let hits = store.search_items(&query.join(" OR "), CANDIDATES)?;
-    let mut out = Vec::with_capacity(hits.len());
-    for hit in hits {
-        if hit.item_id == item.id {
-            continue;
-        }
-        let cand = store.item(hit.item_id)?;
-        if cand.story_id.is_some() {
-            out.push(cand);
+    Ok(hits
+        .into_iter()
+        .map(|h| h.item_id)
+        .filter(|&id| id != item.id)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masses_round_trip() {
+        let m = item_masses("Quake hits Lima", "A strong quake hit Lima on Monday.");
+        let back = decode_masses(&encode_masses(&m));
+        assert_eq!(back.len(), m.len());
+        for (t, v) in &m {
+            assert!((back[t] - v).abs() < 1e-3, "{t}");
         }
     }
-    Ok(out)
+
+    #[test]
+    fn malformed_centroid_lines_are_skipped() {
+        let m = decode_masses("quak\t1.5\nbad line\nlima\tx\n");
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn rare_terms_outweigh_common_ones() {
+        assert!(idf(1, 1000) > idf(500, 1000));
+    }
 }

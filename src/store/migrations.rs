@@ -134,6 +134,28 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     "#,
+    // 4: accumulated term weights per story (its centroid), so grouping and Related compare a
+    // new item with whole stories without re-reading their articles; `norm_docs` is the corpus
+    // size at which `norm` was last computed.
+    r#"
+    CREATE TABLE story_terms (
+        story_id INTEGER PRIMARY KEY REFERENCES stories(id),
+        terms TEXT NOT NULL,
+        norm REAL NOT NULL,
+        norm_docs INTEGER NOT NULL,
+        items INTEGER NOT NULL
+    );
+    "#,
+    // 5: LLM summaries by content hash (model, prompt version, title, text), so no article is
+    // sent to the model twice.
+    r#"
+    CREATE TABLE summary_cache (
+        content_hash TEXT PRIMARY KEY,
+        model TEXT,
+        summary TEXT,
+        created_at INTEGER
+    );
+    "#,
 ];
 
 /// The schema version this build knows.

@@ -7,6 +7,7 @@ mod items;
 mod migrations;
 mod stories;
 mod subscriptions;
+mod summaries;
 mod terms;
 
 use std::path::Path;
@@ -17,7 +18,7 @@ use rusqlite::Connection;
 pub use digests::{ChannelState, DigestRecord, DigestStatus};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
 pub use items::{ItemRow, NewItems, ProcessedItem, SearchHit};
-pub use stories::{RelatedLink, StoryRow};
+pub use stories::{BulkArticle, RelatedLink, StoryRow, StoryTerms};
 pub use subscriptions::{CustomTopic, FeedRemoval, channel_topics, effective_topics};
 
 pub type FeedId = i64;

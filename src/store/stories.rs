@@ -16,6 +16,32 @@ pub struct StoryRow {
     pub announce: bool,
 }
 
+/// A story's accumulated term weights (its centroid) with what grouping needs to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryTerms {
+    pub story_id: StoryId,
+    /// Serialized weights, owned by the relate module's format.
+    pub terms: String,
+    pub norm: f64,
+    /// Corpus size when `norm` was computed.
+    pub norm_docs: i64,
+    /// Items merged into the centroid.
+    pub items: i64,
+    pub published: Timestamp,
+    pub updated: Timestamp,
+}
+
+/// One synthetic article for [`Store::bulk_fill`] (benchmarks): stored, indexed and grouped
+/// without running the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkArticle {
+    pub title: String,
+    pub text: String,
+    pub published: Timestamp,
+    /// Index into the `stories` argument of [`Store::bulk_fill`].
+    pub story: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RelatedLink {
     pub story_id: StoryId,
@@ -159,6 +185,158 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Centroids of the given stories (stories without one are left out).
+    pub fn story_terms(&self, stories: &[StoryId]) -> Result<Vec<StoryTerms>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.story_id, t.terms, t.norm, t.norm_docs, t.items, s.published_at, s.updated_at
+             FROM story_terms t JOIN stories s ON s.id = t.story_id WHERE t.story_id = ?1",
+        )?;
+        let mut out = Vec::with_capacity(stories.len());
+        for &story in stories {
+            let row = stmt
+                .query_row([story], |r| {
+                    Ok(StoryTerms {
+                        story_id: r.get(0)?,
+                        terms: r.get(1)?,
+                        norm: r.get(2)?,
+                        norm_docs: r.get(3)?,
+                        items: r.get(4)?,
+                        published: ts_from_sql(r.get(5)?),
+                        updated: ts_from_sql(r.get(6)?),
+                    })
+                })
+                .optional()?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// Saves a story's centroid (`published`/`updated` are read from the story, not written).
+    pub fn set_story_terms(&mut self, t: &StoryTerms) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO story_terms (story_id, terms, norm, norm_docs, items) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (story_id) DO UPDATE SET terms = ?2, norm = ?3, norm_docs = ?4, items = ?5",
+            )?
+            .execute(params![t.story_id, t.terms, t.norm, t.norm_docs, t.items])?;
+        Ok(())
+    }
+
+    /// Updates only a centroid's norm after the corpus grew.
+    pub fn set_story_norm(&mut self, story: StoryId, norm: f64, norm_docs: i64) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE story_terms SET norm = ?2, norm_docs = ?3 WHERE story_id = ?1")?
+            .execute(params![story, norm, norm_docs])?;
+        Ok(())
+    }
+
+    /// Stories of the given items, in the items' order, each once (unprocessed items skipped).
+    pub fn stories_of_items(&self, items: &[ItemId]) -> Result<Vec<StoryId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT story_id FROM items WHERE id = ?1 AND story_id IS NOT NULL")?;
+        let mut out: Vec<StoryId> = Vec::new();
+        for &item in items {
+            let story: Option<StoryId> = stmt.query_row([item], |r| r.get(0)).optional()?;
+            if let Some(story) = story
+                && !out.contains(&story)
+            {
+                out.push(story);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Benchmark fill: stores `articles` as processed items of `feed`, indexed for search, with
+    /// `stories[i]` = (serialized centroid terms, norm) for story index `i`, document counts in
+    /// `doc_terms` (term, df) plus `documents` in total, all in one transaction. Returns the
+    /// story ids in index order.
+    pub fn bulk_fill(
+        &mut self,
+        feed: super::FeedId,
+        articles: &[BulkArticle],
+        stories: &[(String, f64)],
+        doc_terms: &[(String, i64)],
+        documents: i64,
+    ) -> Result<Vec<StoryId>> {
+        let tx = self.conn.transaction()?;
+        // Keys must be unique per feed across calls.
+        let base: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM items", [], |r| r.get(0))?;
+        let mut story_ids: Vec<Option<StoryId>> = vec![None; stories.len()];
+        let mut counts = vec![0i64; stories.len()];
+        {
+            let mut item = tx.prepare_cached(
+                "INSERT INTO items (feed_id, key, title, outlet, published_at, first_seen_at, feed_text,
+                     announce, text, text_source, summary, processed_at)
+                 VALUES (?1, ?2, ?3, 'bench', ?4, ?4, '', 1, ?5, 'feed', '', ?4)",
+            )?;
+            let mut fts = tx
+                .prepare_cached("INSERT INTO items_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?;
+            let mut story = tx.prepare_cached(
+                "INSERT INTO stories (lead_item_id, published_at, updated_at, announce) VALUES (?1, ?2, ?2, 1)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE stories SET updated_at = MAX(updated_at, ?2) WHERE id = ?1",
+            )?;
+            let mut attach = tx.prepare_cached("UPDATE items SET story_id = ?2 WHERE id = ?1")?;
+            for (n, a) in articles.iter().enumerate() {
+                let published = ts_to_sql(a.published);
+                item.execute(params![
+                    feed,
+                    format!("bulk-{}", base + n as i64),
+                    a.title,
+                    published,
+                    a.text
+                ])?;
+                let id = tx.last_insert_rowid();
+                fts.execute(params![id, a.title, a.text])?;
+                let Some(slot) = story_ids.get_mut(a.story) else {
+                    continue;
+                };
+                let sid = match slot {
+                    Some(s) => {
+                        update.execute(params![*s, published])?;
+                        *s
+                    }
+                    None => {
+                        story.execute(params![id, published])?;
+                        let s = tx.last_insert_rowid();
+                        *slot = Some(s);
+                        s
+                    }
+                };
+                attach.execute(params![id, sid])?;
+                if let Some(c) = counts.get_mut(a.story) {
+                    *c += 1;
+                }
+            }
+            let total: i64 = tx
+                .query_row("SELECT df FROM term_df WHERE term = ''", [], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0)
+                + documents;
+            let mut terms = tx.prepare_cached(
+                "INSERT INTO story_terms (story_id, terms, norm, norm_docs, items) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for ((sid, (text, norm)), n) in story_ids.iter().zip(stories).zip(&counts) {
+                if let Some(sid) = sid {
+                    terms.execute(params![sid, text, norm, total, n])?;
+                }
+            }
+            let mut df = tx.prepare_cached(
+                "INSERT INTO term_df (term, df) VALUES (?1, ?2) ON CONFLICT (term) DO UPDATE SET df = df + ?2",
+            )?;
+            df.execute(params!["", documents])?;
+            for (term, n) in doc_terms {
+                if !term.is_empty() {
+                    df.execute(params![term, n])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(story_ids.into_iter().flatten().collect())
     }
 
     pub fn story_count(&self) -> Result<i64> {

@@ -5,6 +5,7 @@
 //! news puts the essentials first. The best ones not redundant with those already chosen are kept
 //! within the sentence and character budgets, then put back in article order.
 
+pub mod llm;
 mod segment;
 mod stopwords;
 

@@ -292,7 +292,7 @@ fn tag_soup(rng: &mut Rng) -> Vec<u8> {
     let mut out = Vec::new();
     let n = 1 + rng.next() % 300;
     for _ in 0..n {
-        if rng.next() % 17 == 0 {
+        if rng.next().is_multiple_of(17) {
             out.push((rng.next() & 0xff) as u8);
         } else {
             out.extend_from_slice(rng.pick(PIECES).as_bytes());

@@ -1,0 +1,280 @@
+//! Time per new article (grouping + Related) at 1k, 10k and 100k stored articles, and peak RSS.
+//!
+//! The store is filled with synthetic articles in bulk (one transaction), then 200 new articles
+//! per size go through the real engine: half are further coverage of recent stories, half open
+//! new ones. Vocabulary: story-specific rare "names" plus background words drawn with a Zipf-like
+//! (log-uniform rank) law, so a few words are everywhere and most are rare, as in news text.
+//!
+//! Run: `cargo bench --bench relate`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use jiff::{SignedDuration, Timestamp};
+use newsdesk::fetch::Validators;
+use newsdesk::fetch::schedule::FeedHealth;
+use newsdesk::model::Entry;
+use newsdesk::relate::{self, Masses, RelateSettings};
+use newsdesk::store::{BulkArticle, FeedSpec, PollRecord, ProcessedItem, Store};
+
+const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+const PROBES: usize = 200;
+const ARTICLES_PER_STORY: usize = 4;
+const BACKGROUND_WORDS: usize = 30_000;
+const NAME_WORDS: usize = 200_000;
+
+/// xorshift64*: deterministic and dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A pronounceable word for index `n` (letters only, so the stemmer sees ordinary words).
+fn word(prefix: char, mut n: usize) -> String {
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "da", "fe", "go", "hu", "ji", "pe", "ro",
+        "zu",
+    ];
+    let mut w = String::from(prefix);
+    loop {
+        w.push_str(SYL[n % 16]);
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    w.push('x');
+    w
+}
+
+struct Generator {
+    rng: Rng,
+    background: Vec<String>,
+}
+
+impl Generator {
+    fn new() -> Generator {
+        Generator {
+            rng: Rng(0x9e37_79b9_7f4a_7c15),
+            background: (0..BACKGROUND_WORDS).map(|n| word('b', n)).collect(),
+        }
+    }
+
+    fn zipf_word(&mut self) -> &str {
+        let rank = (BACKGROUND_WORDS as f64).powf(self.rng.unit()) as usize;
+        &self.background[rank.saturating_sub(1).min(BACKGROUND_WORDS - 1)]
+    }
+
+    fn story_names(&mut self) -> Vec<String> {
+        (0..8)
+            .map(|_| word('n', self.rng.below(NAME_WORDS)))
+            .collect()
+    }
+
+    /// Title of 8 words and text of 60: a story's names mixed into background words.
+    fn article(&mut self, names: &[String]) -> (String, String) {
+        let pick = |g: &mut Generator, share: f64| -> String {
+            if g.rng.unit() < share {
+                names[g.rng.below(names.len())].clone()
+            } else {
+                g.zipf_word().to_string()
+            }
+        };
+        let title: Vec<String> = (0..8).map(|_| pick(self, 0.5)).collect();
+        let text: Vec<String> = (0..60).map(|_| pick(self, 0.25)).collect();
+        (title.join(" "), text.join(" "))
+    }
+}
+
+fn t0() -> Timestamp {
+    Timestamp::from_second(1_767_225_600).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Articles one minute apart, a story's articles consecutive.
+struct Corpus {
+    stories: Vec<Vec<String>>,
+    published: usize,
+}
+
+fn fill(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut Corpus, upto: usize) {
+    let mut articles = Vec::new();
+    let mut masses: Vec<Masses> = Vec::new();
+    let mut df: HashMap<String, i64> = HashMap::new();
+    let first_story = corpus.stories.len();
+    while corpus.published < upto {
+        if corpus.published.is_multiple_of(ARTICLES_PER_STORY) {
+            let names = generator.story_names();
+            corpus.stories.push(names);
+            masses.push(Masses::new());
+        }
+        let story = corpus.stories.len() - 1;
+        let (title, text) = generator.article(&corpus.stories[story]);
+        let m = relate::item_masses(&title, &text);
+        for (t, v) in &m {
+            *df.entry(t.clone()).or_insert(0) += 1;
+            if let Some(c) = masses.last_mut() {
+                *c.entry(t.clone()).or_insert(0.0) += v;
+            }
+        }
+        articles.push(BulkArticle {
+            title,
+            text,
+            published: t0() + SignedDuration::from_mins(corpus.published as i64),
+            story: story - first_story,
+        });
+        corpus.published += 1;
+    }
+    let docs = store.document_count().unwrap_or(0) + articles.len() as i64;
+    let mut all_df = store
+        .document_frequencies(df.keys().map(String::as_str))
+        .unwrap_or_default();
+    for (t, n) in &df {
+        *all_df.entry(t.clone()).or_insert(0) += n;
+    }
+    let stories: Vec<(String, f64)> = masses
+        .iter()
+        .map(|m| (relate::encode_masses(m), relate::norm_of(m, &all_df, docs)))
+        .collect();
+    let doc_terms: Vec<(String, i64)> = df.into_iter().collect();
+    store
+        .bulk_fill(feed, &articles, &stories, &doc_terms, articles.len() as i64)
+        .unwrap();
+}
+
+/// Runs `PROBES` new articles through the engine; returns sorted durations in µs.
+fn probe(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut Corpus) -> Vec<f64> {
+    let settings = RelateSettings::default();
+    let mut times = Vec::with_capacity(PROBES);
+    for n in 0..PROBES {
+        let names = if n % 2 == 0 {
+            let recent = corpus.stories.len().saturating_sub(50);
+            let pick = recent + generator.rng.below(corpus.stories.len() - recent);
+            corpus.stories[pick].clone()
+        } else {
+            generator.story_names()
+        };
+        let (title, text) = generator.article(&names);
+        let published = t0() + SignedDuration::from_mins(corpus.published as i64);
+        corpus.published += 1;
+        let entry = Entry {
+            key: format!("probe-{}", corpus.published),
+            url: None,
+            title,
+            author: None,
+            published: Some(published),
+            text: text.clone(),
+            content_html: None,
+        };
+        let record = PollRecord::Success {
+            validators: &Validators::default(),
+            body_hash: None,
+            meta: None,
+        };
+        let far = Timestamp::MAX;
+        let stored = store
+            .store_fetched(
+                feed,
+                "bench",
+                &[entry],
+                &|_| true,
+                record,
+                &FeedHealth::default(),
+                far,
+                far,
+            )
+            .unwrap();
+        let id = stored.ids[0];
+        let item = store.item(id).unwrap();
+        let start = Instant::now();
+        relate::relate_item(store, &item, &text, &settings).unwrap();
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+        let done = ProcessedItem {
+            text: &text,
+            text_source: "feed",
+            summary: "",
+            topics: &[],
+        };
+        store.finish_item(id, &done, published).unwrap();
+    }
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or(0.0)
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("bench.db")).unwrap();
+    let feed = store
+        .add_feed(
+            &FeedSpec {
+                name: "bench".into(),
+                url: "bench:feed".into(),
+            },
+            "bench",
+            t0(),
+        )
+        .unwrap();
+    let mut generator = Generator::new();
+    let mut corpus = Corpus {
+        stories: Vec::new(),
+        published: 0,
+    };
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for size in SIZES {
+        let fill_start = Instant::now();
+        fill(&mut store, feed, &mut generator, &mut corpus, size);
+        let fill_s = fill_start.elapsed().as_secs_f64();
+        let times = probe(&mut store, feed, &mut generator, &mut corpus);
+        rows.push((
+            size,
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            fill_s,
+        ));
+    }
+    println!("relate: time per new article (grouping + Related), {PROBES} articles per size");
+    println!(
+        "{:>10} {:>10} {:>10} {:>10}",
+        "stored", "p50 ms", "p95 ms", "fill s"
+    );
+    for (size, p50, p95, fill_s) in rows {
+        println!(
+            "{size:>10} {:>10.3} {:>10.3} {fill_s:>10.1}",
+            p50 / 1000.0,
+            p95 / 1000.0
+        );
+    }
+    println!(
+        "peak RSS {:.1} MiB, total {:.1} s",
+        peak_rss_kib() as f64 / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
+}

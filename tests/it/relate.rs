@@ -1,0 +1,266 @@
+//! Story grouping and Related on small hand-written cases.
+
+use std::path::Path;
+
+use jiff::{SignedDuration, Timestamp};
+use newsdesk::fetch::Validators;
+use newsdesk::fetch::schedule::FeedHealth;
+use newsdesk::model::Entry;
+use newsdesk::relate::{self, RelateSettings, Relation};
+use newsdesk::store::{FeedSpec, PollRecord, ProcessedItem, Store};
+
+fn t0() -> Timestamp {
+    "2026-03-02T08:00:00Z".parse().unwrap()
+}
+
+/// Stores one article from `outlet` and runs the engine on it, as the pipeline does.
+fn add(
+    store: &mut Store,
+    outlet: &str,
+    key: &str,
+    minutes: i64,
+    title: &str,
+    text: &str,
+) -> Relation {
+    let spec = FeedSpec {
+        name: outlet.to_string(),
+        url: format!("https://{outlet}.example/feed"),
+    };
+    // add_feed returns the known id for a URL already added.
+    let feed = store.add_feed(&spec, "test", t0()).unwrap();
+    let published = t0() + SignedDuration::from_mins(minutes);
+    let entry = Entry {
+        key: key.to_string(),
+        url: None,
+        title: title.to_string(),
+        author: None,
+        published: Some(published),
+        text: text.to_string(),
+        content_html: None,
+    };
+    let record = PollRecord::Success {
+        validators: &Validators::default(),
+        body_hash: None,
+        meta: None,
+    };
+    let far = Timestamp::MAX;
+    let stored = store
+        .store_fetched(
+            feed,
+            outlet,
+            &[entry],
+            &|_| true,
+            record,
+            &FeedHealth::default(),
+            far,
+            far,
+        )
+        .unwrap();
+    let id = stored.ids[0];
+    let item = store.item(id).unwrap();
+    let relation = relate::relate_item(store, &item, text, &RelateSettings::default()).unwrap();
+    let done = ProcessedItem {
+        text,
+        text_source: "feed",
+        summary: "",
+        topics: &[],
+    };
+    store.finish_item(id, &done, published).unwrap();
+    relation
+}
+
+/// Unrelated background coverage, so that word rarity means something.
+fn background(store: &mut Store) {
+    let subjects = [
+        (
+            "Central bank holds interest rates",
+            "The central bank kept its benchmark rate unchanged on Tuesday, citing slowing inflation and a cooling labour market.",
+        ),
+        (
+            "City council approves new bike lanes",
+            "Councillors voted to add protected cycle lanes on three avenues after a year of consultation with residents.",
+        ),
+        (
+            "Tech firm unveils folding phone",
+            "The handset maker showed a phone with a hinged screen and said it would ship in the autumn at a premium price.",
+        ),
+        (
+            "Drought shrinks reservoir to record low",
+            "Water managers warned of restrictions as the reservoir fell to its lowest level since records began.",
+        ),
+        (
+            "Striking dockworkers reach deal",
+            "The union and port operators agreed on wages after a week-long strike that left container ships waiting offshore.",
+        ),
+        (
+            "Museum returns looted bronzes",
+            "The museum handed back a set of bronze sculptures taken during the colonial era, in a ceremony with officials.",
+        ),
+        (
+            "Football club sacks manager",
+            "The club dismissed its manager after a run of seven defeats left the team near the bottom of the table.",
+        ),
+        (
+            "Wildfire forces evacuations in hills",
+            "Firefighters battled a blaze fanned by strong winds as thousands of residents left their homes overnight.",
+        ),
+    ];
+    for (n, (title, text)) in subjects.iter().enumerate() {
+        add(
+            store,
+            "wire",
+            &format!("bg{n}"),
+            n as i64 - 600,
+            title,
+            text,
+        );
+    }
+}
+
+const QUAKE_A: [(&str, &str, &str); 3] = [
+    (
+        "north",
+        "Magnitude 6.4 earthquake strikes Izmir, killing 12",
+        "A magnitude 6.4 earthquake struck the Turkish city of Izmir on Monday, killing 12 people and collapsing buildings in the Bornova district, officials said.",
+    ),
+    (
+        "south",
+        "Deadly quake hits Izmir; 12 dead as buildings collapse in Bornova",
+        "Rescuers searched rubble in Bornova after a 6.4 magnitude quake shook Izmir, Turkey, leaving 12 dead, according to the disaster agency AFAD.",
+    ),
+    (
+        "east",
+        "Izmir earthquake: death toll rises to 12, AFAD says",
+        "Turkey's AFAD said 12 people died when the 6.4 earthquake hit Izmir. Several apartment blocks in Bornova collapsed and hundreds were injured.",
+    ),
+];
+
+const QUAKE_B: (&str, &str, &str) = (
+    "north",
+    "Magnitude 5.1 earthquake shakes Valparaiso, no deaths reported",
+    "A magnitude 5.1 earthquake shook the Chilean port of Valparaiso on Thursday. ONEMI said no deaths were reported and damage to buildings was minor.",
+);
+
+#[test]
+fn same_event_from_three_outlets_is_one_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+    background(&mut store);
+    let mut stories = Vec::new();
+    for (n, (outlet, title, text)) in QUAKE_A.iter().enumerate() {
+        let r = add(
+            &mut store,
+            outlet,
+            &format!("a{n}"),
+            n as i64 * 20,
+            title,
+            text,
+        );
+        assert_eq!(r.joined, n > 0, "item {n}");
+        stories.push(r.story_id);
+    }
+    assert!(stories.iter().all(|s| *s == stories[0]), "{stories:?}");
+    assert_eq!(store.items_of_story(stories[0]).unwrap().len(), 3);
+}
+
+#[test]
+fn similar_distinct_events_stay_apart_but_are_related() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+    background(&mut store);
+    let mut first = None;
+    for (n, (outlet, title, text)) in QUAKE_A.iter().enumerate() {
+        first = Some(
+            add(
+                &mut store,
+                outlet,
+                &format!("a{n}"),
+                n as i64 * 20,
+                title,
+                text,
+            )
+            .story_id,
+        );
+    }
+    let first = first.unwrap();
+    let (outlet, title, text) = QUAKE_B;
+    let second = add(&mut store, outlet, "b0", 24 * 60, title, text);
+    assert!(!second.joined);
+    assert_ne!(second.story_id, first);
+    let related: Vec<_> = second.related.iter().map(|l| l.story_id).collect();
+    assert_eq!(related.first(), Some(&first), "{:?}", second.related);
+    assert_eq!(store.related_of(second.story_id).unwrap(), second.related);
+}
+
+#[test]
+fn related_lists_distinct_other_stories_newest_first_among_equals() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+    background(&mut store);
+    // Two earlier reports worded identically score the same; the newer must come first.
+    let older = add(
+        &mut store,
+        "north",
+        "o",
+        0,
+        "Budget cut at the parks agency",
+        "The parks agency loses funding for trail maintenance in the new budget.",
+    );
+    let newer = add(
+        &mut store,
+        "south",
+        "n",
+        5 * 86_400 / 60,
+        "Budget cut at the parks agency",
+        "The parks agency loses funding for trail maintenance in the new budget.",
+    );
+    // Over three days apart: separate stories even though the words are the same.
+    assert_ne!(older.story_id, newer.story_id);
+    let r = add(
+        &mut store,
+        "east",
+        "q",
+        10 * 86_400 / 60,
+        "Museum agency budget cut announced",
+        "The museum agency loses funding for exhibitions in the new budget, officials said.",
+    );
+    let ids: Vec<_> = r.related.iter().map(|l| l.story_id).collect();
+    assert!(!ids.contains(&r.story_id), "own story listed: {ids:?}");
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "duplicates: {ids:?}");
+    let pos_new = ids.iter().position(|s| *s == newer.story_id).unwrap();
+    let pos_old = ids.iter().position(|s| *s == older.story_id).unwrap();
+    assert!(pos_new < pos_old, "{:?}", r.related);
+}
+
+#[test]
+fn story_ids_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    let first = {
+        let mut store = Store::open(&path).unwrap();
+        background(&mut store);
+        let (outlet, title, text) = QUAKE_A[0];
+        add(&mut store, outlet, "a0", 0, title, text).story_id
+    };
+    reopen_and_join(&path, first);
+}
+
+fn reopen_and_join(path: &Path, story: i64) {
+    let mut store = Store::open(path).unwrap();
+    for (n, (outlet, title, text)) in QUAKE_A.iter().enumerate().skip(1) {
+        let r = add(
+            &mut store,
+            outlet,
+            &format!("a{n}"),
+            n as i64 * 20,
+            title,
+            text,
+        );
+        assert!(r.joined);
+        assert_eq!(r.story_id, story);
+    }
+    assert_eq!(store.story(story).unwrap().id, story);
+}
