@@ -154,7 +154,19 @@ fn run_ok(config: &std::path::Path, args: &[&str]) -> String {
 fn demo_commands_work_end_to_end() {
     let dir = demo_copy();
     let config = dir.path().join("demo.toml");
-    let printed = run_ok(&config, &["run", "--once", "--dry-run"]);
+    let out = newsdesk()
+        .arg("--config")
+        .arg(&config)
+        .args(["--log", "info", "run", "--once", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !log.contains("page not fetched"),
+        "the offline demo must not need the network:\n{log}"
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
     assert!(printed.contains("#research-desk · message 1/"), "{printed}");
     assert!(printed.contains("#ai-desk · message 1/"), "{printed}");
     assert!(
