@@ -15,19 +15,21 @@
 //!            store (SQLite, WAL, migrations; the only module with SQL) ─► digest ─► sink
 //! ```
 //!
-//! - [`config`]: the TOML file, validated with file:line:column errors.
+//! - [`config`]: the TOML file, validated with file:line:column errors; [`duration`]: "15m".
 //! - [`fetch`]: HTTP client (conditional GET, size cap, per-host limits) and poll timing / feed health.
 //! - [`charset`]: bytes to text (HTTP header, BOM, XML declaration, `<meta charset>`).
-//! - [`parse`]: feed-rs documents into [`model::Entry`] values.
+//! - [`parse`]: feed-rs documents into [`model::Entry`] values ([`model`]: plain data between stages).
 //! - [`normalize`]: canonical URLs, HTML to plain text, stable entry identity.
 //! - [`extract`]: the main text of an article page.
-//! - [`summarize`]: extractive summaries.
+//! - [`summarize`]: extractive summaries; optional LLM summaries with fallback (`summarize::llm`).
 //! - [`relate`]: same-event grouping into stories and Related earlier coverage.
 //! - [`topics`]: boolean keyword queries matched on stemmed text; [`terms`]: the shared word/stem rules.
 //! - [`store`]: every table and every SQL statement.
 //! - [`pipeline`]: one poll of one feed, then processing of the new items.
-//! - [`digest`]: choosing a channel's stories and rendering them; [`digest::Sink`] is where they go.
-//! - [`discord`]: digests as Discord messages, slash commands.
+//! - [`digest`]: choosing a channel's stories, their posted layout (embeds within Discord's
+//!   limits); [`digest::Sink`] is where they go (terminal, or Discord).
+//! - [`discord`]: the Discord sink (exactly-once posting), slash commands (logic on plain data)
+//!   and the bot runner.
 //! - [`daemon`]: the long-running loop and clean shutdown; [`schedule`]: when digests are due.
 //! - [`opml`]: feed list import/export.
 //! - [`cli`]: command-line commands (one file per command group).
