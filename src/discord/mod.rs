@@ -1,5 +1,6 @@
-//! Discord: digests posted as embeds ([`sink`], [`embed`]) and slash commands answered
-//! ([`commands`] holds the logic on plain data, [`handler`] the thin serenity glue).
+//! Discord: digests posted as embeds ([`sink`]; the layout is `digest::layout`), slash commands
+//! answered ([`commands`] holds the logic on plain data, [`handler`] the thin serenity glue), and
+//! [`bot`], which runs the gateway client beside the daemon loop.
 
 pub mod bot;
 pub mod commands;
