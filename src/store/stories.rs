@@ -42,6 +42,16 @@ pub struct BulkArticle {
     pub story: usize,
 }
 
+fn story_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryRow> {
+    Ok(StoryRow {
+        id: r.get(0)?,
+        lead_item_id: r.get(1)?,
+        published: ts_from_sql(r.get(2)?),
+        updated: ts_from_sql(r.get(3)?),
+        announce: r.get(4)?,
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RelatedLink {
     pub story_id: StoryId,
@@ -102,15 +112,7 @@ impl Store {
             .query_row(
                 "SELECT id, lead_item_id, published_at, updated_at, announce FROM stories WHERE id = ?1",
                 [id],
-                |r| {
-                    Ok(StoryRow {
-                        id: r.get(0)?,
-                        lead_item_id: r.get(1)?,
-                        published: ts_from_sql(r.get(2)?),
-                        updated: ts_from_sql(r.get(3)?),
-                        announce: r.get(4)?,
-                    })
-                },
+                story_from_row,
             )
             .optional()?
             .ok_or(StoreError::NotFound { what: "story", id })
@@ -153,37 +155,45 @@ impl Store {
         since: Timestamp,
         limit: usize,
     ) -> Result<Vec<StoryRow>> {
-        let topic_filter = if topics.is_empty() {
-            String::new()
-        } else {
+        self.stories_matching(topics, since, limit, Some(channel))
+    }
+
+    /// Stories published at or after `since` with an item matching one of `topics` (every
+    /// story when `topics` is empty), newest first. With `unposted_in`, only announceable
+    /// stories that channel's digests have not carried.
+    pub(super) fn stories_matching(
+        &self,
+        topics: &[String],
+        since: Timestamp,
+        limit: usize,
+        unposted_in: Option<&str>,
+    ) -> Result<Vec<StoryRow>> {
+        let mut values: Vec<rusqlite::types::Value> = vec![ts_to_sql(since).into()];
+        let mut filter = String::new();
+        if let Some(channel) = unposted_in {
+            filter.push_str(
+                " AND s.announce = 1
+                  AND NOT EXISTS (SELECT 1 FROM digest_stories ds JOIN digests d ON d.id = ds.digest_id
+                                  WHERE ds.story_id = s.id AND d.channel = ?)",
+            );
+            values.push(channel.to_string().into());
+        }
+        if !topics.is_empty() {
             let marks = vec!["?"; topics.len()].join(", ");
-            format!(
+            filter.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM items i JOIN topic_matches t ON t.item_id = i.id
                       WHERE i.story_id = s.id AND t.topic IN ({marks}))"
-            )
-        };
+            ));
+            values.extend(topics.iter().map(|t| t.clone().into()));
+        }
+        values.push((limit as i64).into());
         let sql = format!(
             "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
-             WHERE s.announce = 1 AND s.published_at >= ?
-               AND NOT EXISTS (SELECT 1 FROM digest_stories ds JOIN digests d ON d.id = ds.digest_id
-                               WHERE ds.story_id = s.id AND d.channel = ?)
-               {topic_filter}
+             WHERE s.published_at >= ? {filter}
              ORDER BY s.published_at DESC, s.id DESC LIMIT ?"
         );
-        let mut values: Vec<rusqlite::types::Value> =
-            vec![ts_to_sql(since).into(), channel.to_string().into()];
-        values.extend(topics.iter().map(|t| t.clone().into()));
-        values.push((limit as i64).into());
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
-            Ok(StoryRow {
-                id: r.get(0)?,
-                lead_item_id: r.get(1)?,
-                published: ts_from_sql(r.get(2)?),
-                updated: ts_from_sql(r.get(3)?),
-                announce: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), story_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

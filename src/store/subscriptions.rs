@@ -150,34 +150,7 @@ impl Store {
         since: Timestamp,
         limit: usize,
     ) -> Result<Vec<StoryRow>> {
-        let topic_filter = if topics.is_empty() {
-            String::new()
-        } else {
-            let marks = vec!["?"; topics.len()].join(", ");
-            format!(
-                " AND EXISTS (SELECT 1 FROM items i JOIN topic_matches t ON t.item_id = i.id
-                      WHERE i.story_id = s.id AND t.topic IN ({marks}))"
-            )
-        };
-        let sql = format!(
-            "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
-             WHERE s.published_at >= ? {topic_filter}
-             ORDER BY s.published_at DESC, s.id DESC LIMIT ?"
-        );
-        let mut values: Vec<rusqlite::types::Value> = vec![ts_to_sql(since).into()];
-        values.extend(topics.iter().map(|t| t.clone().into()));
-        values.push((limit as i64).into());
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
-            Ok(StoryRow {
-                id: r.get(0)?,
-                lead_item_id: r.get(1)?,
-                published: ts_from_sql(r.get(2)?),
-                updated: ts_from_sql(r.get(3)?),
-                announce: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.stories_matching(topics, since, limit, None)
     }
 }
 
