@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use newsdesk::daemon::{self, Clock, RunOptions};
 use newsdesk::digest::{Digest, Sink, SinkError};
 
-use crate::pipeline::{Fixture, at, rss};
+use crate::pipeline::{Fixture, at, rss, rss_owned};
 use crate::support::http::Resp;
 
 /// A sink that records digests and can be told to fail.
@@ -109,21 +109,7 @@ async fn live_channels_get_new_stories_after_each_poll_batched() {
         item("a", "Norland drafts AI rules", "norland ai rules "),
         item("b", "Telescope sees first light", "telescope mirror light "),
     ];
-    let doc = |items: &[(String, String, String, String)]| {
-        let refs: Vec<(&str, &str, &str, &str, &str)> = items
-            .iter()
-            .map(|(g, t, l, x)| {
-                (
-                    g.as_str(),
-                    t.as_str(),
-                    "2026-11-20T10:00:00Z",
-                    l.as_str(),
-                    x.as_str(),
-                )
-            })
-            .collect();
-        rss(&refs)
-    };
+    let doc = |items: &[(String, String, String, String)]| rss_owned(items, "2026-11-20T10:00:00Z");
     fx.server.route("/f.xml", Resp::ok(doc(&first)));
     let mut config = fx.config(
         &[("F", "/f.xml")],

@@ -9,7 +9,7 @@ use newsdesk::daemon;
 use newsdesk::discord::sink::{DiscordSink, Target};
 use newsdesk::pipeline::{Desk, PipelineError};
 
-use crate::pipeline::{Fixture, at, rss};
+use crate::pipeline::{Fixture, at, rss_owned};
 use crate::support::discord::{CHANNEL_ID, Failure, FakeDiscord};
 use crate::support::http::Resp;
 
@@ -33,19 +33,10 @@ async fn desk_with_stories(fx: &Fixture, n: usize) -> Arc<Desk> {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str, &str, &str, &str)> = items
-        .iter()
-        .map(|(g, t, l, x)| {
-            (
-                g.as_str(),
-                t.as_str(),
-                "2026-11-20T10:00:00Z",
-                l.as_str(),
-                x.as_str(),
-            )
-        })
-        .collect();
-    fx.server.route("/f.xml", Resp::ok(rss(&refs)));
+    fx.server.route(
+        "/f.xml",
+        Resp::ok(rss_owned(&items, "2026-11-20T10:00:00Z")),
+    );
     let mut config = fx.config(&[("F", "/f.xml")], "");
     config.polling.announce_first_fetch = true;
     config.channels[0].max_stories = 50;

@@ -67,6 +67,15 @@ pub fn rss(items: &[(&str, &str, &str, &str, &str)]) -> String {
     out
 }
 
+/// An RSS document of owned items (guid, title, link, text), all published at `date`.
+pub fn rss_owned(items: &[(String, String, String, String)], date: &str) -> String {
+    let refs: Vec<(&str, &str, &str, &str, &str)> = items
+        .iter()
+        .map(|(g, t, l, x)| (g.as_str(), t.as_str(), date, l.as_str(), x.as_str()))
+        .collect();
+    rss(&refs)
+}
+
 const BUDGET: &str = "The National Science Agency will cut its research grants budget by twelve percent next year, \
 agency director Mara Quill told lawmakers on Tuesday. The reduction hits early-career fellowships hardest, \
 and universities warned that laboratories in Ohio and Oregon would close. Quill said the agency would protect \
@@ -187,19 +196,7 @@ async fn restart_loses_nothing_and_repeats_nothing() {
                 )
             })
             .collect();
-        let refs: Vec<(&str, &str, &str, &str, &str)> = items
-            .iter()
-            .map(|(g, t, l, w)| {
-                (
-                    g.as_str(),
-                    t.as_str(),
-                    "2026-11-20T10:00:00Z",
-                    l.as_str(),
-                    w.as_str(),
-                )
-            })
-            .collect();
-        rss(&refs)
+        rss_owned(&items, "2026-11-20T10:00:00Z")
     };
     fx.server.route("/f.xml", Resp::ok(doc(2)));
     let config = || fx.config(&[("F", "/f.xml")], "");
