@@ -230,6 +230,10 @@ pub struct ChannelConfig {
     /// the bot (`https://discord.com/api/webhooks/ID/TOKEN`); the secret never enters the file.
     #[serde(default)]
     pub webhook_env: Option<String>,
+    /// Post a story already sent here again, marked as an update, when outlets it did not show
+    /// have covered it since (each new outlet announced once). Off: a story is posted once.
+    #[serde(default)]
+    pub updates: bool,
 }
 
 /// How a channel receives stories.
@@ -709,6 +713,27 @@ mod tests {
         assert_eq!(missing[0].line, 2);
         let live = load("[[channel]]\nname = \"c\"\nmode = \"live\"\n").unwrap();
         assert_eq!(live.channels[0].mode, ChannelMode::Live);
+    }
+
+    #[test]
+    fn channel_updates_default_off_and_a_wrong_type_is_located() {
+        let off = load(&format!("[[channel]]\nname = \"c\"\n{SCHED}")).unwrap();
+        assert!(!off.channels[0].updates);
+        let on = load(&format!(
+            "[[channel]]\nname = \"c\"\n{SCHED}updates = true\n"
+        ))
+        .unwrap();
+        assert!(on.channels[0].updates);
+        let i = &issues(&format!(
+            "[[channel]]\nname = \"c\"\n{SCHED}updates = \"yes\"\n"
+        ))[0];
+        assert_eq!((i.line, i.column), (4, 11));
+        assert_eq!(i.field, "channel[0].updates");
+        let typo = &issues(&format!(
+            "[[channel]]\nname = \"c\"\n{SCHED}update = true\n"
+        ))[0];
+        assert_eq!((typo.line, typo.field.as_str()), (4, "channel[0].update"));
+        assert!(typo.message.contains("unknown field"), "{}", typo.message);
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub struct RunOptions {
 
 /// Sends one channel's next digest through `sink`. Outside a dry run the digest is recorded as
 /// pending before it is sent and as sent after, so a crash or a failed post never loses its
-/// stories and never sends them twice. Returns the number of stories sent.
+/// stories and never sends them twice; the outlets it shows are recorded with it, so an update
+/// never announces the same coverage twice. Returns the number of entries sent (new stories
+/// plus updates).
 pub async fn deliver<S: Sink>(
     desk: &Desk,
     channel: &ChannelConfig,
@@ -57,18 +59,18 @@ pub async fn deliver<S: Sink>(
         if let Err(e) = sink.post(&digest).await {
             tracing::error!(channel = %name, error = %e, "digest not shown");
         }
-        return Ok(digest.stories.len());
+        return Ok(digest.len());
     }
-    if digest.stories.is_empty() {
+    if digest.is_empty() {
         desk.store().set_last_digest_at(name, now)?;
         return Ok(0);
     }
-    let ids: Vec<i64> = digest.stories.iter().map(|s| s.story_id).collect();
-    let id = desk.store().create_digest(name, &ids, now)?;
+    let (stories, updates) = digest.shown_outlets();
+    let id = desk.store().create_digest(name, &stories, &updates, now)?;
     digest.id = Some(id);
     send_recorded(desk, id, &digest, sink, now).await?;
     desk.store().set_last_digest_at(name, now)?;
-    Ok(ids.len())
+    Ok(digest.len())
 }
 
 async fn send_recorded<S: Sink>(
@@ -123,11 +125,16 @@ pub async fn retry_pending<S: Sink>(
             for story in &record.stories {
                 stories.push(digest::story_view(&store, *story, desk.config.related.max)?);
             }
+            let mut updates = Vec::with_capacity(record.updates.len());
+            for update in &record.updates {
+                updates.extend(digest::update_view(&store, update)?);
+            }
             Digest {
                 id: Some(record.id),
                 channel: record.channel.clone(),
                 generated_at: now,
                 stories,
+                updates,
             }
         };
         if send_recorded(desk, record.id, &digest, sink, now).await? {

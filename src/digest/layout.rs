@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::render::{escape, link, truncate_words};
-use super::{Digest, StoryView};
+use super::{Coverage, Digest, StoryView, UpdateView};
 
 pub const CONTENT_LIMIT: usize = 2000;
 pub const EMBEDS_PER_MESSAGE: usize = 10;
@@ -25,6 +25,9 @@ pub const MESSAGE_EMBED_TOTAL: usize = 6000;
 const SUMMARY_CHARS: usize = 700;
 const RELATED_TITLE_CHARS: usize = 110;
 const RELATED_LINE_CHARS: usize = 140;
+/// An update's reader has seen the story: a shorter reminder of what it is about.
+const UPDATE_SUMMARY_CHARS: usize = 300;
+const OUTLET_CHARS: usize = 80;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PostMessage {
@@ -67,15 +70,7 @@ impl PostEmbed {
 pub fn story_embed(story: &StoryView) -> PostEmbed {
     let mut fields = Vec::new();
     if !story.also_covered_by.is_empty() {
-        let links: Vec<String> = story
-            .also_covered_by
-            .iter()
-            .map(|c| link(&truncate_words(&c.outlet, 80), c.url.as_deref()))
-            .collect();
-        fields.push(PostField {
-            name: "Also covered by".to_string(),
-            value: join_within(&links, ", ", FIELD_VALUE_LIMIT),
-        });
+        fields.push(coverage_field("Also covered by", &story.also_covered_by));
     }
     if !story.related.is_empty() {
         let lines: Vec<String> = story
@@ -119,27 +114,73 @@ pub fn story_embed(story: &StoryView) -> PostEmbed {
     }
 }
 
-/// The digest as messages: a header line in the first message's content, embeds packed so no
-/// message exceeds 10 embeds or 6000 embed characters.
+/// One embed per update: "Update:" before the linked title, a short reminder of the story, and
+/// "Now also covered by" listing only the outlets not shown before.
+pub fn update_embed(update: &UpdateView) -> PostEmbed {
+    let story = &update.story;
+    PostEmbed {
+        title: escape_cut(&format!("Update: {}", story.title), TITLE_LIMIT),
+        url: story
+            .url
+            .clone()
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
+        description: escape_cut(
+            &truncate_words(&story.summary, UPDATE_SUMMARY_CHARS),
+            DESCRIPTION_LIMIT,
+        ),
+        fields: vec![coverage_field("Now also covered by", &update.new_coverage)],
+        footer: escape_cut(&story.outlet, FOOTER_LIMIT),
+        timestamp: story.published,
+    }
+}
+
+/// Outlets as escaped links, as many whole ones as fit in a field.
+fn coverage_field(name: &str, coverage: &[Coverage]) -> PostField {
+    let links: Vec<String> = coverage
+        .iter()
+        .map(|c| link(&truncate_words(&c.outlet, OUTLET_CHARS), c.url.as_deref()))
+        .collect();
+    PostField {
+        name: name.to_string(),
+        value: join_within(&links, ", ", FIELD_VALUE_LIMIT),
+    }
+}
+
+/// "3 stories", "1 story, 2 updates", "1 update".
+fn counts(digest: &Digest) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let stories = plural(digest.stories.len(), "story", "stories");
+    match digest.updates.len() {
+        0 => stories,
+        n if digest.stories.is_empty() => plural(n, "update", "updates"),
+        n => format!("{stories}, {}", plural(n, "update", "updates")),
+    }
+}
+
+/// The digest as messages: a header line in the first message's content, embeds (new stories,
+/// then updates) packed so no message exceeds 10 embeds or 6000 embed characters.
 pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
-    let count = digest.stories.len();
     let header = format!(
-        "**Newsdesk digest** · {} · {} {}",
+        "**Newsdesk digest** · {} · {}",
         escape(&digest.channel),
-        count,
-        if count == 1 { "story" } else { "stories" }
+        counts(digest)
     );
-    if digest.stories.is_empty() {
+    if digest.is_empty() {
         return vec![PostMessage {
             content: format!("{header}\nNo new stories."),
             embeds: Vec::new(),
         }];
     }
+    let embeds = digest
+        .stories
+        .iter()
+        .map(story_embed)
+        .chain(digest.updates.iter().map(update_embed));
     let mut messages: Vec<PostMessage> = Vec::new();
     let mut current: Vec<PostEmbed> = Vec::new();
     let mut total = 0;
-    for story in &digest.stories {
-        let embed = story_embed(story);
+    for embed in embeds {
         let size = embed.counted_chars();
         if !current.is_empty()
             && (current.len() == EMBEDS_PER_MESSAGE || total + size > MESSAGE_EMBED_TOTAL)
@@ -246,7 +287,7 @@ fn join_within(items: &[String], sep: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::{Coverage, RelatedView};
+    use crate::digest::RelatedView;
 
     fn hostile_story(i: usize) -> StoryView {
         let long = "@everyone **boom** ".repeat(600);
@@ -285,6 +326,7 @@ mod tests {
             channel: "c".into(),
             generated_at: Timestamp::UNIX_EPOCH,
             stories: (0..50).map(hostile_story).collect(),
+            updates: Vec::new(),
         };
         let messages = digest_messages(&digest);
         let embeds: usize = messages.iter().map(|m| m.embeds.len()).sum();
@@ -316,6 +358,126 @@ mod tests {
         }
     }
 
+    fn update_of(story: StoryView, outlets: &[&str]) -> UpdateView {
+        UpdateView {
+            story,
+            new_coverage: outlets
+                .iter()
+                .map(|o| Coverage {
+                    outlet: o.to_string(),
+                    title: "t".into(),
+                    url: Some(format!("https://example.net/{}", o.len())),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn updates_follow_stories_marked_and_listing_only_new_outlets() {
+        let mut story = hostile_story(1);
+        story.title = "Agency cuts grants".into();
+        story.summary = "Short.".into();
+        story.also_covered_by.truncate(2);
+        let mut old = story.clone();
+        old.story_id = 7;
+        old.title = "Telescope sees first light".into();
+        let digest = Digest {
+            id: None,
+            channel: "research".into(),
+            generated_at: Timestamp::UNIX_EPOCH,
+            stories: vec![story],
+            updates: vec![update_of(old, &["Outlet *C*", "@everyone D"])],
+        };
+        let messages = digest_messages(&digest);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(
+            messages[0].content,
+            "**Newsdesk digest** · research · 1 story, 1 update"
+        );
+        let embeds = &messages[0].embeds;
+        assert_eq!(embeds[0].title, "Agency cuts grants");
+        let update = &embeds[1];
+        assert_eq!(update.title, "Update: Telescope sees first light");
+        assert_eq!(update.fields.len(), 1, "no Also covered by, no Related");
+        assert_eq!(update.fields[0].name, "Now also covered by");
+        assert_eq!(
+            update.fields[0].value,
+            "[Outlet \\*C\\*](<https://example.net/10>), [@\u{200b}everyone D](<https://example.net/11>)"
+        );
+        let text = to_text(&messages[0]);
+        assert!(
+            text.contains("\n┃ **Update: Telescope sees first light**"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n┃ __Now also covered by__\n┃ [Outlet"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hostile_updates_stay_inside_every_limit() {
+        let updates: Vec<UpdateView> = (0..30)
+            .map(|i| {
+                let story = hostile_story(i);
+                let outlets = story.also_covered_by.clone();
+                UpdateView {
+                    story,
+                    new_coverage: outlets,
+                }
+            })
+            .collect();
+        let digest = Digest {
+            id: None,
+            channel: "c".into(),
+            generated_at: Timestamp::UNIX_EPOCH,
+            stories: (0..20).map(hostile_story).collect(),
+            updates,
+        };
+        let messages = digest_messages(&digest);
+        let embeds: Vec<&PostEmbed> = messages.iter().flat_map(|m| &m.embeds).collect();
+        assert_eq!(embeds.len(), 50);
+        assert!(embeds[..20].iter().all(|e| !e.title.starts_with("Update:")));
+        assert!(embeds[20..].iter().all(|e| e.title.starts_with("Update: ")));
+        for m in &messages {
+            assert!(m.embeds.len() <= EMBEDS_PER_MESSAGE);
+            assert!(
+                m.embeds.iter().map(PostEmbed::counted_chars).sum::<usize>() <= MESSAGE_EMBED_TOTAL
+            );
+            for e in &m.embeds {
+                assert!(e.title.chars().count() <= TITLE_LIMIT);
+                assert!(e.description.chars().count() <= DESCRIPTION_LIMIT);
+                for f in &e.fields {
+                    assert!(f.value.chars().count() <= FIELD_VALUE_LIMIT);
+                    assert_eq!(
+                        f.value.matches("](<").count(),
+                        f.value.matches(">)").count()
+                    );
+                    assert!(!f.value.contains("@everyone"));
+                }
+                assert!(!e.title.contains("@everyone"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_digest_of_updates_only_says_so() {
+        let digest = Digest {
+            id: None,
+            channel: "c".into(),
+            generated_at: Timestamp::UNIX_EPOCH,
+            stories: vec![],
+            updates: vec![
+                update_of(hostile_story(1), &["A"]),
+                update_of(hostile_story(2), &["B"]),
+            ],
+        };
+        assert_eq!(
+            digest_messages(&digest)[0].content,
+            "**Newsdesk digest** · c · 2 updates"
+        );
+    }
+
     #[test]
     fn one_message_for_a_small_digest() {
         let mut story = hostile_story(1);
@@ -328,6 +490,7 @@ mod tests {
             channel: "research".into(),
             generated_at: Timestamp::UNIX_EPOCH,
             stories: vec![story],
+            updates: Vec::new(),
         };
         let messages = digest_messages(&digest);
         assert_eq!(messages.len(), 1);

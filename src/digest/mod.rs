@@ -11,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::config::{ChannelConfig, ChannelMode, Config};
+pub use crate::store::StoryOutlets;
 use crate::store::{ItemRow, Result, Store, StoryId};
 
 pub use sink::{Sink, SinkError, TerminalSink};
@@ -22,6 +23,42 @@ pub struct Digest {
     pub channel: String,
     pub generated_at: Timestamp,
     pub stories: Vec<StoryView>,
+    /// Stories the channel already carried that gained coverage from new outlets since; shown
+    /// after `stories` (only for channels with `updates = true`).
+    pub updates: Vec<UpdateView>,
+}
+
+impl Digest {
+    /// Entries shown: new stories plus updates.
+    pub fn len(&self) -> usize {
+        self.stories.len() + self.updates.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stories.is_empty() && self.updates.is_empty()
+    }
+
+    /// What this digest shows, as the store records it: (new stories, updates), each with the
+    /// outlets shown for it.
+    pub fn shown_outlets(&self) -> (Vec<StoryOutlets>, Vec<StoryOutlets>) {
+        let stories = self
+            .stories
+            .iter()
+            .map(|s| StoryOutlets {
+                story_id: s.story_id,
+                outlets: s.outlets(),
+            })
+            .collect();
+        let updates = self
+            .updates
+            .iter()
+            .map(|u| StoryOutlets {
+                story_id: u.story.story_id,
+                outlets: u.new_coverage.iter().map(|c| c.outlet.clone()).collect(),
+            })
+            .collect();
+        (stories, updates)
+    }
 }
 
 /// One story as a reader sees it.
@@ -38,6 +75,50 @@ pub struct StoryView {
     /// Earlier stories on the same subject, best first.
     pub related: Vec<RelatedView>,
     pub topics: Vec<String>,
+}
+
+impl StoryView {
+    /// Every outlet this view shows: the lead's, then the other coverage.
+    pub fn outlets(&self) -> Vec<String> {
+        let mut outlets = vec![self.outlet.clone()];
+        for c in &self.also_covered_by {
+            if !outlets.contains(&c.outlet) {
+                outlets.push(c.outlet.clone());
+            }
+        }
+        outlets
+    }
+}
+
+/// A story posted before, again because outlets not shown then have covered it since.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateView {
+    pub story: StoryView,
+    /// Only the outlets the channel has not been shown for this story, first arrival first.
+    pub new_coverage: Vec<Coverage>,
+}
+
+impl Serialize for UpdateView {
+    /// The story's fields with `"update": true` and `new_coverage`, so JSON readers see one
+    /// flat entry marked as an update.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Flagged<'a> {
+            update: bool,
+            #[serde(flatten)]
+            story: &'a StoryView,
+            new_coverage: &'a [Coverage],
+        }
+        Flagged {
+            update: true,
+            story: &self.story,
+            new_coverage: &self.new_coverage,
+        }
+        .serialize(serializer)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,7 +141,8 @@ pub struct RelatedView {
 
 /// The next digest of `channel`: announceable stories matching its topics that it has not been
 /// sent, newest first, at most `max_stories`. Stories older than `polling.max_item_age` are left
-/// out (all ages when that is off).
+/// out (all ages when that is off). With `updates = true`, what is left of `max_stories` goes to
+/// stories it was sent that have announceable coverage from outlets not shown before.
 pub fn compose(
     store: &Store,
     config: &Config,
@@ -81,12 +163,42 @@ pub fn compose(
     for row in rows {
         stories.push(story_view(store, row.id, config.related.max)?);
     }
+    let mut updates = Vec::new();
+    if channel.updates {
+        let budget = channel.max_stories.saturating_sub(stories.len());
+        for row in store.story_updates(name, &topics, since, budget)? {
+            updates.extend(update_view(store, &row)?);
+        }
+    }
     Ok(Digest {
         id: None,
         channel: name.clone(),
         generated_at: now,
         stories,
+        updates,
     })
+}
+
+/// An update of `row.story_id` announcing `row.outlets` (each with its first item there);
+/// None when none of those outlets still has an item in the story.
+pub fn update_view(store: &Store, row: &StoryOutlets) -> Result<Option<UpdateView>> {
+    // Related was shown with the story; an update is only about who covers it now.
+    let story = story_view(store, row.story_id, 0)?;
+    let items = store.items_of_story(row.story_id)?;
+    let new_coverage: Vec<Coverage> = row
+        .outlets
+        .iter()
+        .filter_map(|outlet| items.iter().find(|i| &i.outlet == outlet))
+        .map(|item| Coverage {
+            outlet: item.outlet.clone(),
+            title: item.title.clone(),
+            url: item.url.clone(),
+        })
+        .collect();
+    Ok((!new_coverage.is_empty()).then_some(UpdateView {
+        story,
+        new_coverage,
+    }))
 }
 
 /// Everything shown for one story: lead item, other coverage, Related list.

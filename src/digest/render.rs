@@ -165,6 +165,28 @@ mod tests {
     }
 
     #[test]
+    fn json_marks_updates() {
+        let new = story("New one");
+        let old = story("Old one");
+        let digest = Digest {
+            id: None,
+            channel: "c".into(),
+            generated_at: Timestamp::UNIX_EPOCH,
+            stories: vec![new],
+            updates: vec![crate::digest::UpdateView {
+                new_coverage: old.also_covered_by.clone(),
+                story: old,
+            }],
+        };
+        let value: serde_json::Value = serde_json::from_str(&json(&digest)).unwrap();
+        assert!(value["stories"][0].get("update").is_none());
+        let update = &value["updates"][0];
+        assert_eq!(update["update"], true);
+        assert_eq!(update["title"], "Old one");
+        assert_eq!(update["new_coverage"][0]["outlet"], "Ledger");
+    }
+
+    #[test]
     fn truncation_respects_words_and_characters() {
         assert_eq!(truncate_words("alpha beta gamma", 12), "alpha beta…");
         assert_eq!(truncate_words("short", 12), "short");

@@ -5,6 +5,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{DigestId, Result, Store, StoryId, opt_ts, ts_to_sql};
 
+/// A story and the outlets a digest shows (or showed) for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryOutlets {
+    pub story_id: StoryId,
+    pub outlets: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigestStatus {
     /// Recorded before sending: its stories are reserved for it.
@@ -21,11 +28,32 @@ impl DigestStatus {
     }
 }
 
+/// How a digest carries a story (the `kind` column of `digest_stories`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    /// First time in the channel.
+    New,
+    /// Already carried; shown again for coverage from outlets it did not show before.
+    Update,
+}
+
+impl EntryKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::New => "new",
+            EntryKind::Update => "update",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigestRecord {
     pub id: DigestId,
     pub channel: String,
+    /// Stories carried as new, in order.
     pub stories: Vec<StoryId>,
+    /// Stories carried as updates, in order, with the outlets each announced.
+    pub updates: Vec<StoryOutlets>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,11 +63,14 @@ pub struct ChannelState {
 }
 
 impl Store {
-    /// Records a digest as pending, reserving its stories for `channel`.
+    /// Records a digest as pending, reserving its new `stories` and `updates` (in that order)
+    /// for `channel`, with the outlets it shows for each (for an update: only the newly
+    /// announced ones), so later digests know what was already said.
     pub fn create_digest(
         &mut self,
         channel: &str,
-        stories: &[StoryId],
+        stories: &[StoryOutlets],
+        updates: &[StoryOutlets],
         now: Timestamp,
     ) -> Result<DigestId> {
         let tx = self.conn.transaction()?;
@@ -48,14 +79,95 @@ impl Store {
             params![channel, ts_to_sql(now), DigestStatus::Pending.as_str()],
         )?;
         let id = tx.last_insert_rowid();
-        for (position, story) in stories.iter().enumerate() {
+        let entries = stories
+            .iter()
+            .map(|s| (EntryKind::New, s))
+            .chain(updates.iter().map(|u| (EntryKind::Update, u)));
+        for (position, (kind, entry)) in entries.enumerate() {
             tx.execute(
-                "INSERT INTO digest_stories (digest_id, story_id, position) VALUES (?1, ?2, ?3)",
-                params![id, story, position as i64],
+                "INSERT INTO digest_stories (digest_id, story_id, position, kind)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![id, entry.story_id, position as i64, kind.as_str()],
             )?;
+            for outlet in &entry.outlets {
+                tx.execute(
+                    "INSERT OR IGNORE INTO digest_outlets (digest_id, story_id, outlet)
+                     VALUES (?1, ?2, ?3)",
+                    params![id, entry.story_id, outlet],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Stories `channel` already carried (in any recorded digest, pending or sent) that have
+    /// announceable items published at or after `since` from outlets none of its digests showed
+    /// for them, restricted to stories matching `topics` (all when empty). Most recent new
+    /// coverage first, at most `limit`.
+    pub fn story_updates(
+        &self,
+        channel: &str,
+        topics: &[String],
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<StoryOutlets>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![ts_to_sql(since).into(), channel.to_string().into()];
+        let mut topic_filter = String::new();
+        if !topics.is_empty() {
+            let marks = vec!["?"; topics.len()].join(", ");
+            topic_filter = format!(
+                " AND EXISTS (SELECT 1 FROM items t_i JOIN topic_matches t ON t.item_id = t_i.id
+                      WHERE t_i.story_id = i.story_id AND t.topic IN ({marks}))"
+            );
+            values.extend(topics.iter().map(|t| t.clone().into()));
+        }
+        // ?2 is used twice: numbered parameters keep one binding for both.
+        let sql = format!(
+            "SELECT i.story_id, i.outlet, MIN(i.id) AS first_item FROM items i
+             WHERE i.story_id IS NOT NULL AND i.announce = 1 AND i.published_at >= ?1
+               AND EXISTS (SELECT 1 FROM digest_outlets o JOIN digests d ON d.id = o.digest_id
+                           WHERE o.story_id = i.story_id AND d.channel = ?2)
+               AND NOT EXISTS (SELECT 1 FROM digest_outlets o JOIN digests d ON d.id = o.digest_id
+                               WHERE o.story_id = i.story_id AND d.channel = ?2
+                                 AND o.outlet = i.outlet)
+               {topic_filter}
+             GROUP BY i.story_id, i.outlet
+             ORDER BY i.story_id, first_item"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows: Vec<(StoryId, String, i64)> = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        // (latest new item, update) per story, rows arrive grouped by story.
+        let mut updates: Vec<(i64, StoryOutlets)> = Vec::new();
+        for (story_id, outlet, first_item) in rows {
+            match updates.last_mut() {
+                Some((latest, update)) if update.story_id == story_id => {
+                    *latest = (*latest).max(first_item);
+                    update.outlets.push(outlet);
+                }
+                _ => updates.push((
+                    first_item,
+                    StoryOutlets {
+                        story_id,
+                        outlets: vec![outlet],
+                    },
+                )),
+            }
+        }
+        updates.sort_by_key(|(latest, _)| std::cmp::Reverse(*latest));
+        Ok(updates
+            .into_iter()
+            .take(limit)
+            .map(|(_, update)| update)
+            .collect())
     }
 
     pub fn mark_digest_sent(&mut self, id: DigestId, now: Timestamp) -> Result<()> {
@@ -77,18 +189,41 @@ impl Store {
         let mut out = Vec::with_capacity(heads.len());
         for (id, channel) in heads {
             let mut s = self.conn.prepare_cached(
-                "SELECT story_id FROM digest_stories WHERE digest_id = ?1 ORDER BY position",
+                "SELECT story_id, kind FROM digest_stories WHERE digest_id = ?1 ORDER BY position",
             )?;
-            let stories = s
-                .query_map([id], |r| r.get(0))?
+            let rows: Vec<(StoryId, String)> = s
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
+            let mut stories = Vec::new();
+            let mut updates = Vec::new();
+            for (story_id, kind) in rows {
+                if kind == EntryKind::Update.as_str() {
+                    updates.push(StoryOutlets {
+                        story_id,
+                        outlets: self.digest_outlets(id, story_id)?,
+                    });
+                } else {
+                    stories.push(story_id);
+                }
+            }
             out.push(DigestRecord {
                 id,
                 channel,
                 stories,
+                updates,
             });
         }
         Ok(out)
+    }
+
+    /// The outlets a digest recorded for one of its stories.
+    fn digest_outlets(&self, digest: DigestId, story: StoryId) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT outlet FROM digest_outlets WHERE digest_id = ?1 AND story_id = ?2
+             ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![digest, story], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn record_digest_failure(&mut self, id: DigestId, error: &str) -> Result<()> {
@@ -125,11 +260,21 @@ impl Store {
         Ok(())
     }
 
-    /// Number of stories a channel has been sent.
+    /// Number of stories a channel has been sent (as new stories; updates are not counted).
     pub fn posted_story_count(&self, channel: &str) -> Result<i64> {
         Ok(self.conn.query_row(
             "SELECT COUNT(*) FROM digest_stories ds JOIN digests d ON d.id = ds.digest_id
-             WHERE d.channel = ?1 AND d.status = 'sent'",
+             WHERE d.channel = ?1 AND d.status = 'sent' AND ds.kind = 'new'",
+            [channel],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Number of story updates a channel has been sent.
+    pub fn posted_update_count(&self, channel: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM digest_stories ds JOIN digests d ON d.id = ds.digest_id
+             WHERE d.channel = ?1 AND d.status = 'sent' AND ds.kind = 'update'",
             [channel],
             |r| r.get(0),
         )?)

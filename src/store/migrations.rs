@@ -156,6 +156,26 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER
     );
     "#,
+    // 6: story updates. Each digest row says whether it carried the story as new or as an update,
+    // and `digest_outlets` records the outlets a digest showed for each story, so new coverage
+    // is announced once. Digests from before this version are backfilled with the outlets of
+    // the items the store had seen when they were created.
+    r#"
+    ALTER TABLE digest_stories ADD COLUMN kind TEXT NOT NULL DEFAULT 'new';
+    CREATE TABLE digest_outlets (
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        story_id INTEGER NOT NULL REFERENCES stories(id),
+        outlet TEXT NOT NULL,
+        PRIMARY KEY (digest_id, story_id, outlet)
+    );
+    CREATE INDEX digest_outlets_story ON digest_outlets(story_id);
+    INSERT OR IGNORE INTO digest_outlets (digest_id, story_id, outlet)
+        SELECT ds.digest_id, ds.story_id, i.outlet
+        FROM digest_stories ds
+        JOIN digests d ON d.id = ds.digest_id
+        JOIN items i ON i.story_id = ds.story_id
+        WHERE i.first_seen_at <= d.created_at;
+    "#,
 ];
 
 /// The schema version this build knows.
@@ -179,4 +199,50 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
         tracing::info!(version, "database schema migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version-5 database with one sent digest; items seen after it must stay announceable.
+    #[test]
+    fn version_6_backfills_the_outlets_old_digests_showed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO feeds (id, url, name, created_at) VALUES (1, 'https://a/', 'A', 0);
+             INSERT INTO stories (id, lead_item_id, published_at, updated_at, announce)
+                 VALUES (1, 1, 100, 300, 1);
+             INSERT INTO items (id, feed_id, key, title, outlet, published_at, first_seen_at,
+                                feed_text, announce, story_id)
+                 VALUES (1, 1, 'k1', 't', 'Wire', 100, 100, '', 1, 1),
+                        (2, 1, 'k2', 't', 'Ledger', 150, 150, '', 1, 1),
+                        (3, 1, 'k3', 't', 'Monitor', 300, 300, '', 1, 1);
+             INSERT INTO digests (id, channel, created_at, status) VALUES (1, 'all', 200, 'sent');
+             INSERT INTO digest_stories (digest_id, story_id, position) VALUES (1, 1, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, CURRENT_VERSION);
+        let mut stmt = conn
+            .prepare("SELECT outlet FROM digest_outlets WHERE digest_id = 1 ORDER BY outlet")
+            .unwrap();
+        let outlets: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(outlets, ["Ledger", "Wire"]);
+        let kind: String = conn
+            .query_row("SELECT kind FROM digest_stories", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kind, "new");
+    }
 }

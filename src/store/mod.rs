@@ -15,7 +15,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use rusqlite::Connection;
 
-pub use digests::{ChannelState, DigestRecord, DigestStatus};
+pub use digests::{ChannelState, DigestRecord, DigestStatus, StoryOutlets};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
 pub use items::{ItemRow, NewItems, ProcessedItem, SearchHit};
 pub use stories::{BulkArticle, RelatedLink, StoryRow, StoryTerms};

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod daemon;
+mod digest_update;
 mod discord_bot;
 mod discord_commands;
 mod discord_fake;
