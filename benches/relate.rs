@@ -145,7 +145,12 @@ fn fill(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut Co
     }
     let stories: Vec<(String, f64)> = masses
         .iter()
-        .map(|m| (relate::encode_masses(m), relate::norm_of(m, &all_df, docs)))
+        .map(|m| {
+            (
+                relate::encode_centroid(m, &all_df),
+                relate::norm_of(m, &all_df, docs),
+            )
+        })
         .collect();
     let doc_terms: Vec<(String, i64)> = df.into_iter().collect();
     store

@@ -7,16 +7,19 @@
 //!    `idf = ln((N + 1) / (df + 1)) + 1` over the documents seen so far, so rare names, places
 //!    and numbers dominate common words.
 //! 3. A story is compared as a whole, through its centroid: the sum of its items' `1 + ln tf`
-//!    masses, weighted by the current idf and cut to its [`CENTROID_TERMS`] heaviest terms. A
-//!    story seen from several outlets keeps the words they agree on, which a single article
-//!    cannot. The centroid's norm is stored and recomputed when the corpus has grown by
-//!    [`NORM_REFRESH`] since, so scoring a candidate reads one row and no other document.
+//!    masses, weighted by idf and cut to its [`CENTROID_TERMS`] heaviest terms. A story seen
+//!    from several outlets keeps the words they agree on, which a single article cannot. Each
+//!    centroid term is stored with its document frequency as of the story's last update, so a
+//!    candidate is scored from its one row (the norm from the stored frequencies, the shared
+//!    terms from the query's fresh ones) without a look-up per term.
 //!    Names and numbers (capitalized words inside lead sentences, digits) that are rare (in at
 //!    most [`ENTITY_RARE`] of documents) get [`ENTITY_WEIGHT`] times their mass: similar events
 //!    differ mostly in who, where and how many.
-//! 4. Candidates come from the full-text index (FTS5 bm25 over up to [`QUERY_TERMS`] of the
-//!    item's rarest words, within a budget of summed document frequencies, [`CANDIDATES`]
-//!    items, mapped to their stories), never from a scan.
+//! 4. Candidates come from the full-text index, never from a scan: the item's rarest words (up
+//!    to [`QUERY_TERMS`], within a budget of summed document frequencies) are looked up one by
+//!    one, newest items first; an item scores the idf of every word it shares, and the best
+//!    [`CANDIDATES`] items are mapped to their stories. Reading a rare word's few postings is
+//!    cheap, where a ranked OR query would weigh every posting of every word.
 //! 5. The item joins the best story if cosine(item, centroid) ≥ [`MERGE_THRESHOLD`] and it falls
 //!    within the grouping window of the story's first or last coverage; otherwise it opens a new
 //!    story. Merging needs a far stronger match than relating ([`RELATED_THRESHOLD`]): two
@@ -39,7 +42,7 @@ use crate::terms;
 /// Words of the article body that describe it alongside its title.
 pub const LEAD_WORDS: usize = 200;
 /// How many times a title word counts: headlines name the event.
-pub const TITLE_WEIGHT: f64 = 2.0;
+pub const TITLE_WEIGHT: f64 = 3.0;
 /// Mass factor for names and numbers ([`entity_stems`]): they tell similar events apart.
 pub const ENTITY_WEIGHT: f64 = 1.6;
 /// Share of documents above which a name counts as common ([`boost_entities`]).
@@ -50,8 +53,6 @@ pub const MERGE_THRESHOLD: f64 = 0.32;
 pub const RELATED_THRESHOLD: f64 = 0.08;
 /// Terms kept per story centroid (heaviest by weight).
 pub const CENTROID_TERMS: usize = 250;
-/// Corpus growth factor after which a stored centroid norm is recomputed.
-pub const NORM_REFRESH: f64 = 1.5;
 /// Salient words sent to the full-text index to find candidates.
 const QUERY_TERMS: usize = 16;
 /// Words found in more documents than this are not sent to the index (see [`candidate_items`]).
@@ -60,8 +61,10 @@ const QUERY_MAX_DF: i64 = 1_000;
 const QUERY_POSTINGS: i64 = 2_000;
 /// Words always sent (when known), whatever the budget.
 const QUERY_MIN_TERMS: usize = 3;
-/// Candidate items asked from the index per new item.
+/// Candidate items kept per new item.
 const CANDIDATES: usize = 30;
+/// Newest postings read per query word.
+const POSTINGS_PER_WORD: usize = 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelateSettings {
@@ -173,26 +176,33 @@ pub fn norm_of(masses: &Masses, df: &HashMap<String, i64>, docs: i64) -> f64 {
         .sqrt()
 }
 
-/// Centroid terms as stored: `stem\tmass` lines.
-pub fn encode_masses(masses: &Masses) -> String {
-    let mut out = String::with_capacity(masses.len() * 12);
+/// Centroid terms as stored: `stem\tmass\tdf` lines (`df` as of writing).
+pub fn encode_centroid(masses: &Masses, df: &HashMap<String, i64>) -> String {
+    let mut out = String::with_capacity(masses.len() * 16);
     for (t, m) in masses {
-        out.push_str(t);
-        out.push('\t');
-        out.push_str(&format!("{m:.4}"));
-        out.push('\n');
+        let d = df.get(t).copied().unwrap_or(0);
+        out.push_str(&format!("{t}\t{m:.4}\t{d}\n"));
     }
     out
 }
 
-/// Reads [`encode_masses`] output; malformed lines are skipped.
-pub fn decode_masses(text: &str) -> Masses {
-    text.lines()
-        .filter_map(|line| {
-            let (t, m) = line.split_once('\t')?;
-            Some((t.to_string(), m.parse::<f64>().ok()?))
-        })
-        .collect()
+/// Reads [`encode_centroid`] output into masses and the stored frequencies. Lines written
+/// before frequencies were stored (`stem\tmass`) give a mass only; malformed lines are skipped.
+pub fn decode_centroid(text: &str) -> (Masses, Frequencies) {
+    let mut masses = Masses::new();
+    let mut df = Frequencies::new();
+    for line in text.lines() {
+        let mut fields = line.split('\t');
+        let (Some(t), Some(m)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Ok(m) = m.parse::<f64>() else { continue };
+        if let Some(d) = fields.next().and_then(|d| d.parse::<i64>().ok()) {
+            df.insert(t.to_string(), d);
+        }
+        masses.insert(t.to_string(), m);
+    }
+    (masses, df)
 }
 
 /// The item as seen by grouping: masses, idf-weighted and normalized.
@@ -214,8 +224,41 @@ impl Query {
         Query { masses, weights }
     }
 
-    /// Cosine with a centroid whose norm is `norm`; only shared terms matter, and their df is
-    /// known from the query's own look-up.
+    /// Cosine with a stored centroid, read in place: the norm from the frequencies and
+    /// corpus size (`stored_docs`) as of its last update, the dot product over shared terms
+    /// with the query's own. `None` when a line lacks its frequency (written by an older
+    /// version).
+    fn cosine_stored(
+        &self,
+        centroid: &str,
+        stored_docs: i64,
+        df: &Frequencies,
+        docs: i64,
+    ) -> Option<f64> {
+        let mut dot = 0.0;
+        let mut norm2 = 0.0;
+        for line in centroid.lines() {
+            let mut fields = line.split('\t');
+            let (Some(t), Some(m), Some(d)) = (fields.next(), fields.next(), fields.next()) else {
+                return None;
+            };
+            let (Ok(m), Ok(d)) = (m.parse::<f64>(), d.parse::<i64>()) else {
+                continue;
+            };
+            let w = m * idf(d, stored_docs);
+            norm2 += w * w;
+            if let Some(q) = self.weights.get(t) {
+                dot += q * m * idf(df.get(t).copied().unwrap_or(d), docs);
+            }
+        }
+        Some(if norm2 > 0.0 {
+            (dot / norm2.sqrt()).min(1.0)
+        } else {
+            0.0
+        })
+    }
+
+    /// Cosine with decoded masses whose norm is `norm`.
     fn cosine(&self, centroid: &Masses, norm: f64, df: &Frequencies, docs: i64) -> f64 {
         if norm <= 0.0 {
             return 0.0;
@@ -235,13 +278,21 @@ impl Query {
 /// A candidate story and how well the item matches it.
 struct Scored {
     terms: StoryTerms,
-    masses: Masses,
     score: f64,
 }
 
 /// Assigns `item` (already stored, text known) to a story, updates the story's centroid and
 /// Related list, and records the item's terms for future weighting.
 pub fn relate_item(
+    store: &mut Store,
+    item: &ItemRow,
+    text: &str,
+    settings: &RelateSettings,
+) -> Result<Relation, StoreError> {
+    store.atomically(|store| relate_in_transaction(store, item, text, settings))
+}
+
+fn relate_in_transaction(
     store: &mut Store,
     item: &ItemRow,
     text: &str,
@@ -303,23 +354,24 @@ fn score_candidates(
     df: &Frequencies,
     docs: i64,
 ) -> Result<Vec<Scored>, StoreError> {
-    let items = candidate_items(store, item, text, df)?;
+    let items = candidate_items(store, item, text, df, docs)?;
     let stories = store.stories_of_items(&items)?;
     let mut out = Vec::with_capacity(stories.len());
     for mut terms in store.story_terms(&stories)? {
-        let masses = decode_masses(&terms.terms);
-        if docs as f64 > terms.norm_docs as f64 * NORM_REFRESH + 16.0 {
-            let all = store.document_frequencies(masses.keys().map(String::as_str))?;
-            terms.norm = norm_of(&masses, &all, docs);
-            terms.norm_docs = docs;
-            store.set_story_norm(terms.story_id, terms.norm, docs)?;
-        }
-        let score = query.cosine(&masses, terms.norm, df, docs);
-        out.push(Scored {
-            terms,
-            masses,
-            score,
-        });
+        let score = match query.cosine_stored(&terms.terms, terms.norm_docs, df, docs) {
+            Some(score) => score,
+            None => {
+                // Written before centroids kept their frequencies: upgrade it once.
+                let (masses, _) = decode_centroid(&terms.terms);
+                let all = store.document_frequencies(masses.keys().map(String::as_str))?;
+                terms.terms = encode_centroid(&masses, &all);
+                terms.norm = norm_of(&masses, &all, docs);
+                terms.norm_docs = docs;
+                store.set_story_terms(&terms)?;
+                query.cosine(&masses, terms.norm, df, docs)
+            }
+        };
+        out.push(Scored { terms, score });
     }
     Ok(out)
 }
@@ -333,25 +385,31 @@ fn update_centroid(
     mut df: Frequencies,
     docs: i64,
 ) -> Result<(), StoreError> {
-    let mut masses = match own {
-        Some(s) => s.masses.clone(),
+    let stored = match own {
+        Some(s) => Some(s.terms.clone()),
         // A story joined by URL alone may not have been a candidate.
-        None => store
-            .story_terms(&[story_id])?
-            .first()
-            .map(|t| decode_masses(&t.terms))
-            .unwrap_or_default(),
+        None => store.story_terms(&[story_id])?.into_iter().next(),
     };
+    let (mut masses, stored_df) = stored
+        .as_ref()
+        .map(|t| decode_centroid(&t.terms))
+        .unwrap_or_default();
     for (t, m) in &query.masses {
         *masses.entry(t.clone()).or_insert(0.0) += m;
+    }
+    // The query's frequencies are fresh; the story's other terms keep their stored ones.
+    for (t, d) in stored_df {
+        df.entry(t).or_insert(d);
     }
     let missing: Vec<&str> = masses
         .keys()
         .filter(|t| !df.contains_key(*t))
         .map(String::as_str)
         .collect();
-    let extra = store.document_frequencies(missing)?;
-    df.extend(extra);
+    if !missing.is_empty() {
+        let extra = store.document_frequencies(missing)?;
+        df.extend(extra);
+    }
     if masses.len() > CENTROID_TERMS {
         let mut ranked: Vec<(String, f64)> = masses.into_iter().collect();
         let weight = |(t, m): &(String, f64)| m * idf(df.get(t).copied().unwrap_or(0), docs);
@@ -359,13 +417,10 @@ fn update_centroid(
         ranked.truncate(CENTROID_TERMS);
         masses = ranked.into_iter().collect();
     }
-    let items = store
-        .story_terms(&[story_id])?
-        .first()
-        .map_or(0, |t| t.items);
+    let items = stored.as_ref().map_or(0, |t| t.items);
     let terms = StoryTerms {
         story_id,
-        terms: encode_masses(&masses),
+        terms: encode_centroid(&masses, &df),
         norm: norm_of(&masses, &df, docs),
         norm_docs: docs,
         items: items + 1,
@@ -444,23 +499,28 @@ fn candidate_items(
     item: &ItemRow,
     text: &str,
     df: &Frequencies,
+    docs: i64,
 ) -> Result<Vec<ItemId>, StoreError> {
     // Query with surface words (FTS applies its own stemmer), rarest stems first.
     let lead = lead(text);
+    let mut stems = std::collections::HashSet::new();
     let mut words: Vec<(i64, String)> = terms::words(&item.title)
         .chain(terms::words(&lead))
         .filter(|w| w.chars().count() > 2 && !terms::is_stopword(w))
-        .map(|w| (df.get(&terms::stem(&w)).copied().unwrap_or(0), w))
-        // A word no earlier document has cannot find a candidate; a very common one finds
-        // too many, and FTS5's bm25 reads its whole posting list to weigh it.
+        .filter_map(|w| {
+            let stem = terms::stem(&w);
+            let df = df.get(&stem).copied().unwrap_or(0);
+            stems.insert(stem).then_some((df, w))
+        })
+        // A word no earlier document has cannot find a candidate; a very common one has a
+        // long posting list and says little about the event.
         .filter(|(df, _)| *df > 0 && *df <= QUERY_MAX_DF)
         .collect();
     words.sort();
-    words.dedup_by(|a, b| a.1 == b.1);
-    // The index scores every row that matches any word, so the words' summed document
-    // frequencies bound the work: the rarest words go first until the budget is spent.
+    // Every posting read costs, so the words' summed document frequencies bound the work:
+    // the rarest words go first until the budget is spent.
     let mut postings = 0;
-    let query: Vec<String> = words
+    let chosen = words
         .into_iter()
         .take(QUERY_TERMS)
         .enumerate()
@@ -468,16 +528,23 @@ fn candidate_items(
             postings += df;
             *n < QUERY_MIN_TERMS || postings <= QUERY_POSTINGS
         })
-        .map(|(_, (_, w))| format!("\"{w}\""))
-        .collect();
-    if query.is_empty() {
-        return Ok(Vec::new());
+        .map(|(_, word)| word);
+    let mut shared: HashMap<ItemId, f64> = HashMap::new();
+    for (df, word) in chosen {
+        let weight = idf(df, docs);
+        for id in store.items_with_word(&word, POSTINGS_PER_WORD)? {
+            if id != item.id {
+                *shared.entry(id).or_insert(0.0) += weight;
+            }
+        }
     }
-    let hits = store.search_items(&query.join(" OR "), CANDIDATES)?;
-    Ok(hits
+    let mut ranked: Vec<(f64, ItemId)> = shared.into_iter().map(|(id, w)| (w, id)).collect();
+    // Most shared weight first; among equals the newer item.
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    Ok(ranked
         .into_iter()
-        .map(|h| h.item_id)
-        .filter(|&id| id != item.id)
+        .take(CANDIDATES)
+        .map(|(_, id)| id)
         .collect())
 }
 
@@ -486,19 +553,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masses_round_trip() {
+    fn centroid_round_trip() {
         let m = item_masses("Quake hits Lima", "A strong quake hit Lima on Monday.");
-        let back = decode_masses(&encode_masses(&m));
+        let df: Frequencies = m.keys().map(|t| (t.clone(), 7)).collect();
+        let (back, back_df) = decode_centroid(&encode_centroid(&m, &df));
         assert_eq!(back.len(), m.len());
         for (t, v) in &m {
             assert!((back[t] - v).abs() < 1e-3, "{t}");
+            assert_eq!(back_df[t], 7);
         }
     }
 
     #[test]
-    fn malformed_centroid_lines_are_skipped() {
-        let m = decode_masses("quak\t1.5\nbad line\nlima\tx\n");
-        assert_eq!(m.len(), 1);
+    fn malformed_centroid_lines_are_skipped_and_old_lines_have_no_frequency() {
+        let (m, df) = decode_centroid("quak\t1.5\nbad line\nlima\tx\t3\nperu\t2.0\t4\n");
+        assert_eq!(m.len(), 2);
+        assert_eq!(df.len(), 1);
+        assert_eq!(df["peru"], 4);
+    }
+
+    #[test]
+    fn stored_centroid_scores_like_decoded_masses() {
+        let m = item_masses("Quake hits Lima", "A strong quake hit Lima on Monday.");
+        let df: Frequencies = m.keys().map(|t| (t.clone(), 3)).collect();
+        let query = Query::new(item_masses("Lima quake", "Quake in Lima."), &df, 100);
+        let stored = query
+            .cosine_stored(&encode_centroid(&m, &df), 100, &df, 100)
+            .unwrap_or(-1.0);
+        let decoded = query.cosine(&m, norm_of(&m, &df, 100), &df, 100);
+        assert!(
+            stored > 0.3 && (stored - decoded).abs() < 1e-3,
+            "{stored} vs {decoded}"
+        );
+        // An older centroid without frequencies cannot be scored in place.
+        assert_eq!(query.cosine_stored("quak\t1.5\n", 100, &df, 100), None);
     }
 
     #[test]

@@ -218,6 +218,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Indexed items containing `word` (a plain word; FTS5 applies its stemmer), newest first.
+    pub fn items_with_word(&self, word: &str, limit: usize) -> Result<Vec<ItemId>> {
+        let phrase = format!("\"{}\"", word.replace('"', ""));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rowid FROM items_fts WHERE items_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![phrase, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Number of indexed documents containing each term (porter-stemmed as FTS5 stores them).
     pub fn doc_frequency(&self, term: &str) -> Result<i64> {
         Ok(self

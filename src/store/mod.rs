@@ -74,6 +74,34 @@ impl Store {
         Ok(store)
     }
 
+    /// Runs `f` as one transaction: its writes land together or not at all, and one commit
+    /// costs less than one per write. Store methods that group writes nest as savepoints.
+    pub fn atomically<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .execute_batch("SAVEPOINT atomically")
+            .map_err(StoreError::from)?;
+        match f(self) {
+            Ok(value) => {
+                self.conn
+                    .execute_batch("RELEASE atomically")
+                    .map_err(StoreError::from)?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = self
+                    .conn
+                    .execute_batch("ROLLBACK TO atomically; RELEASE atomically")
+                {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
             .conn

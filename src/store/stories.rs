@@ -23,7 +23,7 @@ pub struct StoryTerms {
     /// Serialized weights, owned by the relate module's format.
     pub terms: String,
     pub norm: f64,
-    /// Corpus size when `norm` was computed.
+    /// Corpus size when the centroid (its stored frequencies and `norm`) was written.
     pub norm_docs: i64,
     /// Items merged into the centroid.
     pub items: i64,
@@ -61,7 +61,7 @@ pub struct RelatedLink {
 impl Store {
     /// Opens a new story led by `item`.
     pub fn create_story(&mut self, item: ItemId) -> Result<StoryId> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let (published, announce): (i64, bool) = tx.query_row(
             "SELECT published_at, announce FROM items WHERE id = ?1",
             [item],
@@ -84,7 +84,7 @@ impl Store {
     /// lead (the story is headed by its earliest report); an announced item makes the story
     /// announceable.
     pub fn attach_to_story(&mut self, item: ItemId, story: StoryId) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let (published, announce): (i64, bool) = tx.query_row(
             "SELECT published_at, announce FROM items WHERE id = ?1",
             [item],
@@ -120,7 +120,7 @@ impl Store {
 
     /// Replaces a story's Related list (best first).
     pub fn set_related(&mut self, story: StoryId, related: &[RelatedLink]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute("DELETE FROM story_related WHERE story_id = ?1", [story])?;
         for (rank, link) in related.iter().enumerate() {
             tx.execute(
@@ -234,14 +234,6 @@ impl Store {
         Ok(())
     }
 
-    /// Updates only a centroid's norm after the corpus grew.
-    pub fn set_story_norm(&mut self, story: StoryId, norm: f64, norm_docs: i64) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE story_terms SET norm = ?2, norm_docs = ?3 WHERE story_id = ?1")?
-            .execute(params![story, norm, norm_docs])?;
-        Ok(())
-    }
-
     /// Stories of the given items, in the items' order, each once (unprocessed items skipped).
     pub fn stories_of_items(&self, items: &[ItemId]) -> Result<Vec<StoryId>> {
         let mut stmt = self
@@ -271,7 +263,7 @@ impl Store {
         doc_terms: &[(String, i64)],
         documents: i64,
     ) -> Result<Vec<StoryId>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         // Keys must be unique per feed across calls.
         let base: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM items", [], |r| r.get(0))?;
         let mut story_ids: Vec<Option<StoryId>> = vec![None; stories.len()];

@@ -15,7 +15,7 @@ impl Store {
         &mut self,
         terms: impl IntoIterator<Item = &'a str>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         {
             let mut up = tx.prepare_cached(
                 "INSERT INTO term_df (term, df) VALUES (?1, 1) ON CONFLICT (term) DO UPDATE SET df = df + 1",

@@ -264,3 +264,33 @@ fn reopen_and_join(path: &Path, story: i64) {
     }
     assert_eq!(store.story(story).unwrap().id, story);
 }
+
+#[test]
+fn a_centroid_written_without_frequencies_is_upgraded_on_first_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    let mut store = Store::open(&path).unwrap();
+    background(&mut store);
+    let (outlet, title, text) = QUAKE_A[0];
+    let story = add(&mut store, outlet, "a0", 0, title, text).story_id;
+    // Rewrite the story's centroid as an earlier version stored it: `stem\tmass` lines.
+    let mut old = store.story_terms(&[story]).unwrap().remove(0);
+    old.terms = old
+        .terms
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some(format!("{}\t{}\n", f.next()?, f.next()?))
+        })
+        .collect();
+    assert!(old.terms.lines().all(|l| l.split('\t').count() == 2));
+    store.set_story_terms(&old).unwrap();
+
+    let (outlet, title, text) = QUAKE_A[1];
+    let r = add(&mut store, outlet, "a1", 20, title, text);
+    assert!(r.joined, "the old centroid still matches");
+    assert_eq!(r.story_id, story);
+    let upgraded = store.story_terms(&[story]).unwrap().remove(0);
+    assert!(upgraded.terms.lines().all(|l| l.split('\t').count() == 3));
+    assert_eq!(upgraded.items, 2);
+}

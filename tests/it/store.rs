@@ -29,3 +29,27 @@ fn refuses_a_schema_from_the_future() {
         Ok(_) => panic!("a newer schema must be refused"),
     }
 }
+
+#[test]
+fn atomic_work_lands_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
+    let failed: Result<(), StoreError> = store.atomically(|s| {
+        s.add_document_terms(["quake", "lima"])?;
+        Err(StoreError::NotFound {
+            what: "story",
+            id: 1,
+        })
+    });
+    assert!(failed.is_err());
+    assert_eq!(store.document_count().unwrap(), 0, "rolled back");
+    store
+        .atomically(|s| {
+            s.add_document_terms(["quake"])?;
+            s.add_document_terms(["quake", "lima"])
+        })
+        .unwrap();
+    assert_eq!(store.document_count().unwrap(), 2);
+    let df = store.document_frequencies(["quake", "lima"]).unwrap();
+    assert_eq!((df["quake"], df["lima"]), (2, 1));
+}
