@@ -5,6 +5,8 @@
 //! new ones. Vocabulary: story-specific rare "names" plus background words drawn with a Zipf-like
 //! (log-uniform rank) law, so a few words are everywhere and most are rare, as in news text.
 //!
+//! After each fill the full-text index is merged, as the daemon's daily maintenance does.
+//!
 //! Run: `cargo bench --bench relate`.
 
 use std::collections::HashMap;
@@ -256,6 +258,8 @@ fn main() {
     for size in SIZES {
         let fill_start = Instant::now();
         fill(&mut store, feed, &mut generator, &mut corpus, size);
+        // As the daemon's daily maintenance does.
+        store.optimize_search_index().unwrap();
         let fill_s = fill_start.elapsed().as_secs_f64();
         let times = probe(&mut store, feed, &mut generator, &mut corpus);
         rows.push((

@@ -1,5 +1,6 @@
 //! The long-running loop: poll due feeds, process new items, send digests when their slot
-//! comes, sleep until the next thing is due; stop cleanly on Ctrl-C / SIGTERM.
+//! comes, merge the search index daily, sleep until the next thing is due; stop cleanly on
+//! Ctrl-C / SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,8 @@ use crate::store::{DigestRecord, FeedRow};
 
 /// The longest the loop sleeps, so config-independent housekeeping (pending digests) runs.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How often the store is tidied ([`maintain`]); also once at start.
+const MAINTENANCE_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 /// A source of the current time, injectable for tests.
 pub trait Clock: Send + Sync {
@@ -188,8 +191,13 @@ pub async fn run<S: Sink>(
         return Ok(());
     }
     tokio::pin!(shutdown);
+    let mut maintained: Option<Timestamp> = None;
     loop {
         let now = clock.now();
+        if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
+            maintain(&desk)?;
+            maintained = Some(now);
+        }
         poll_and_process(&desk, now, on_feed).await?;
         if !options.dry_run {
             retry_pending(&desk, sink, now).await?;
@@ -212,6 +220,18 @@ pub async fn run<S: Sink>(
             _ = tokio::time::sleep(sleep) => {}
         }
     }
+}
+
+/// Merges the full-text index, which grouping and Related query for every new item: left
+/// alone, it grows a stack of segments that each look-up visits.
+fn maintain(desk: &Desk) -> Result<(), PipelineError> {
+    let started = std::time::Instant::now();
+    desk.store().optimize_search_index()?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "search index merged"
+    );
+    Ok(())
 }
 
 /// Time until the next feed poll or digest slot, at most [`MAX_SLEEP`].

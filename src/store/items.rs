@@ -228,6 +228,15 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Merges the full-text index into one segment. Inserts leave a stack of segments and
+    /// every word looked up visits each of them, so grouping slows as the index grows
+    /// unless it is merged now and then (the daemon does it daily; a bulk load, after).
+    pub fn optimize_search_index(&mut self) -> Result<()> {
+        self.conn
+            .execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')", [])?;
+        Ok(())
+    }
+
     /// Number of indexed documents containing each term (porter-stemmed as FTS5 stores them).
     pub fn doc_frequency(&self, term: &str) -> Result<i64> {
         Ok(self

@@ -294,3 +294,24 @@ fn a_centroid_written_without_frequencies_is_upgraded_on_first_read() {
     assert!(upgraded.terms.lines().all(|l| l.split('\t').count() == 3));
     assert_eq!(upgraded.items, 2);
 }
+
+#[test]
+fn grouping_works_the_same_after_the_index_is_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+    background(&mut store);
+    let (outlet, title, text) = QUAKE_A[0];
+    let story = add(&mut store, outlet, "a0", 0, title, text).story_id;
+    store.optimize_search_index().unwrap();
+    let (outlet, title, text) = QUAKE_A[1];
+    let r = add(&mut store, outlet, "a1", 20, title, text);
+    assert!(r.joined);
+    assert_eq!(r.story_id, story);
+    // And again: merging an already merged index is harmless.
+    store.optimize_search_index().unwrap();
+    let (outlet, title, text) = QUAKE_A[2];
+    assert_eq!(
+        add(&mut store, outlet, "a2", 40, title, text).story_id,
+        story
+    );
+}
