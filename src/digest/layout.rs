@@ -98,14 +98,25 @@ pub fn story_embed(story: &StoryView) -> PostEmbed {
             value: join_within(&lines, "\n", FIELD_VALUE_LIMIT),
         });
     }
+    embed(story, &story.title, SUMMARY_CHARS, fields)
+}
+
+/// The parts every story embed shares: title (as given), link, summary cut to `summary_chars`,
+/// outlet and time.
+fn embed(
+    story: &StoryView,
+    title: &str,
+    summary_chars: usize,
+    fields: Vec<PostField>,
+) -> PostEmbed {
     PostEmbed {
-        title: escape_cut(&story.title, TITLE_LIMIT),
+        title: escape_cut(title, TITLE_LIMIT),
         url: story
             .url
             .clone()
             .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
         description: escape_cut(
-            &truncate_words(&story.summary, SUMMARY_CHARS),
+            &truncate_words(&story.summary, summary_chars),
             DESCRIPTION_LIMIT,
         ),
         fields,
@@ -118,20 +129,12 @@ pub fn story_embed(story: &StoryView) -> PostEmbed {
 /// "Now also covered by" listing only the outlets not shown before.
 pub fn update_embed(update: &UpdateView) -> PostEmbed {
     let story = &update.story;
-    PostEmbed {
-        title: escape_cut(&format!("Update: {}", story.title), TITLE_LIMIT),
-        url: story
-            .url
-            .clone()
-            .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
-        description: escape_cut(
-            &truncate_words(&story.summary, UPDATE_SUMMARY_CHARS),
-            DESCRIPTION_LIMIT,
-        ),
-        fields: vec![coverage_field("Now also covered by", &update.new_coverage)],
-        footer: escape_cut(&story.outlet, FOOTER_LIMIT),
-        timestamp: story.published,
-    }
+    embed(
+        story,
+        &format!("Update: {}", story.title),
+        UPDATE_SUMMARY_CHARS,
+        vec![coverage_field("Now also covered by", &update.new_coverage)],
+    )
 }
 
 /// Outlets as escaped links, as many whole ones as fit in a field.
