@@ -1,4 +1,5 @@
-//! Time per new article (grouping + Related) at 1k, 10k and 100k stored articles, and peak RSS.
+//! Time per new article (grouping + Related) at 1k, 10k and 100k stored articles, each as a
+//! ratio to the 1k figure of the same run, and peak RSS.
 //!
 //! The store is filled with synthetic articles in bulk (one transaction), then 200 new articles
 //! per size go through the real engine: half are further coverage of recent stories, half open
@@ -271,14 +272,17 @@ fn main() {
     }
     println!("relate: time per new article (grouping + Related), {PROBES} articles per size");
     println!(
-        "{:>10} {:>10} {:>10} {:>10}",
-        "stored", "p50 ms", "p95 ms", "fill s"
+        "{:>10} {:>10} {:>10} {:>10} {:>10}",
+        "stored", "p50 ms", "p95 ms", "p50 × 1k", "fill s"
     );
+    // The smallest store is the baseline: flat scaling keeps the ratio near 1.
+    let base = rows.first().map_or(1.0, |r| r.1);
     for (size, p50, p95, fill_s) in rows {
         println!(
-            "{size:>10} {:>10.3} {:>10.3} {fill_s:>10.1}",
+            "{size:>10} {:>10.3} {:>10.3} {:>10.2} {fill_s:>10.1}",
             p50 / 1000.0,
-            p95 / 1000.0
+            p95 / 1000.0,
+            p50 / base
         );
     }
     println!(
