@@ -14,11 +14,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
-use newsdesk::fetch::Validators;
-use newsdesk::fetch::schedule::FeedHealth;
 use newsdesk::model::Entry;
 use newsdesk::relate::{self, Masses, RelateSettings};
-use newsdesk::store::{BulkArticle, FeedSpec, PollRecord, ProcessedItem, Store};
+use newsdesk::store::{BulkArticle, FeedSpec, ProcessedItem, Store};
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 const PROBES: usize = 200;
@@ -185,25 +183,10 @@ fn probe(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut C
             text: text.clone(),
             content_html: None,
         };
-        let record = PollRecord::Success {
-            validators: &Validators::default(),
-            body_hash: None,
-            meta: None,
-        };
-        let far = Timestamp::MAX;
-        let stored = store
-            .store_fetched(
-                feed,
-                "bench",
-                &[entry],
-                &|_| true,
-                record,
-                &FeedHealth::default(),
-                far,
-                far,
-            )
+        let id = store
+            .store_batch_entry(feed, "bench", &entry)
+            .unwrap()
             .unwrap();
-        let id = stored.ids[0];
         let item = store.item(id).unwrap();
         let start = Instant::now();
         relate::relate_item(store, &item, &text, &settings).unwrap();

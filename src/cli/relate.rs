@@ -10,11 +10,9 @@ use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use crate::fetch::Validators;
-use crate::fetch::schedule::FeedHealth;
 use crate::model::Entry;
 use crate::relate::{self, RelateSettings};
-use crate::store::{FeedSpec, PollRecord, ProcessedItem, Store};
+use crate::store::{FeedSpec, ProcessedItem, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct RelateArgs {
@@ -124,24 +122,7 @@ pub fn run(args: &RelateArgs) -> anyhow::Result<()> {
             text: article.text.clone(),
             content_html: None,
         };
-        let record = PollRecord::Success {
-            validators: &Validators::default(),
-            body_hash: None,
-            meta: None,
-        };
-        // The batch's clock must not cap publication times, so "now" is far in the future.
-        let now = Timestamp::MAX;
-        let stored = store.store_fetched(
-            feed_id,
-            &source,
-            &[entry],
-            &|_| true,
-            record,
-            &FeedHealth::default(),
-            now,
-            now,
-        )?;
-        let Some(&item_id) = stored.ids.first() else {
+        let Some(item_id) = store.store_batch_entry(feed_id, &source, &entry)? else {
             writeln!(
                 out,
                 "{}",

@@ -218,6 +218,35 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Stores one entry outside any poll (batch input, benchmarks, tests): announced, with no
+    /// fetch bookkeeping and no clock cap on its publication time. `None` when the feed already
+    /// has an entry with that key.
+    pub fn store_batch_entry(
+        &mut self,
+        feed_id: FeedId,
+        outlet: &str,
+        entry: &Entry,
+    ) -> Result<Option<ItemId>> {
+        let record = PollRecord::Success {
+            validators: &crate::fetch::Validators::default(),
+            body_hash: None,
+            meta: None,
+        };
+        // "Now" far in the future: a batch's dates are its own, never capped to the clock.
+        let far = Timestamp::MAX;
+        let stored = self.store_fetched(
+            feed_id,
+            outlet,
+            std::slice::from_ref(entry),
+            &|_| true,
+            record,
+            &FeedHealth::default(),
+            far,
+            far,
+        )?;
+        Ok(stored.ids.first().copied())
+    }
+
     /// Indexed items containing `word` (a plain word; FTS5 applies its stemmer), newest first.
     pub fn items_with_word(&self, word: &str, limit: usize) -> Result<Vec<ItemId>> {
         let phrase = format!("\"{}\"", word.replace('"', ""));

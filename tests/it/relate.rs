@@ -3,11 +3,9 @@
 use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
-use newsdesk::fetch::Validators;
-use newsdesk::fetch::schedule::FeedHealth;
 use newsdesk::model::Entry;
 use newsdesk::relate::{self, RelateSettings, Relation};
-use newsdesk::store::{FeedSpec, PollRecord, ProcessedItem, Store};
+use newsdesk::store::{FeedSpec, ProcessedItem, Store};
 
 fn t0() -> Timestamp {
     "2026-03-02T08:00:00Z".parse().unwrap()
@@ -38,25 +36,10 @@ fn add(
         text: text.to_string(),
         content_html: None,
     };
-    let record = PollRecord::Success {
-        validators: &Validators::default(),
-        body_hash: None,
-        meta: None,
-    };
-    let far = Timestamp::MAX;
-    let stored = store
-        .store_fetched(
-            feed,
-            outlet,
-            &[entry],
-            &|_| true,
-            record,
-            &FeedHealth::default(),
-            far,
-            far,
-        )
+    let id = store
+        .store_batch_entry(feed, outlet, &entry)
+        .unwrap()
         .unwrap();
-    let id = stored.ids[0];
     let item = store.item(id).unwrap();
     let relation = relate::relate_item(store, &item, text, &RelateSettings::default()).unwrap();
     let done = ProcessedItem {
