@@ -224,38 +224,37 @@ impl Query {
         Query { masses, weights }
     }
 
-    /// Cosine with a stored centroid, read in place: the norm from the frequencies and
-    /// corpus size (`stored_docs`) as of its last update, the dot product over shared terms
-    /// with the query's own. `None` when a line lacks its frequency (written by an older
-    /// version).
-    fn cosine_stored(
-        &self,
-        centroid: &str,
-        stored_docs: i64,
-        df: &Frequencies,
-        docs: i64,
-    ) -> Option<f64> {
+    /// Cosine with a stored centroid, read in place: its `norm` was computed from the stored
+    /// frequencies when it was written, so only the lines of terms the query shares are parsed
+    /// (a few of a centroid's hundreds), each weighted with the query's fresh frequency.
+    /// `None` when the centroid was written without frequencies (by an older version).
+    fn cosine_stored(&self, centroid: &str, norm: f64, df: &Frequencies, docs: i64) -> Option<f64> {
+        let Some(first) = centroid.lines().next() else {
+            return Some(0.0);
+        };
+        if first.split('\t').count() < 3 {
+            return None;
+        }
+        if norm <= 0.0 {
+            return Some(0.0);
+        }
         let mut dot = 0.0;
-        let mut norm2 = 0.0;
         for line in centroid.lines() {
-            let mut fields = line.split('\t');
-            let (Some(t), Some(m), Some(d)) = (fields.next(), fields.next(), fields.next()) else {
-                return None;
+            let Some((t, rest)) = line.split_once('\t') else {
+                continue;
+            };
+            let Some(q) = self.weights.get(t) else {
+                continue;
+            };
+            let Some((m, d)) = rest.split_once('\t') else {
+                continue;
             };
             let (Ok(m), Ok(d)) = (m.parse::<f64>(), d.parse::<i64>()) else {
                 continue;
             };
-            let w = m * idf(d, stored_docs);
-            norm2 += w * w;
-            if let Some(q) = self.weights.get(t) {
-                dot += q * m * idf(df.get(t).copied().unwrap_or(d), docs);
-            }
+            dot += q * m * idf(df.get(t).copied().unwrap_or(d), docs);
         }
-        Some(if norm2 > 0.0 {
-            (dot / norm2.sqrt()).min(1.0)
-        } else {
-            0.0
-        })
+        Some((dot / norm).min(1.0))
     }
 
     /// Cosine with decoded masses whose norm is `norm`.
@@ -358,7 +357,7 @@ fn score_candidates(
     let stories = store.stories_of_items(&items)?;
     let mut out = Vec::with_capacity(stories.len());
     for mut terms in store.story_terms(&stories)? {
-        let score = match query.cosine_stored(&terms.terms, terms.norm_docs, df, docs) {
+        let score = match query.cosine_stored(&terms.terms, terms.norm, df, docs) {
             Some(score) => score,
             None => {
                 // Written before centroids kept their frequencies: upgrade it once.
@@ -417,6 +416,10 @@ fn update_centroid(
         ranked.truncate(CENTROID_TERMS);
         masses = ranked.into_iter().collect();
     }
+    // Round as stored, so the stored norm is exactly that of the stored lines.
+    masses
+        .values_mut()
+        .for_each(|m| *m = (*m * 1e4).round() / 1e4);
     let items = stored.as_ref().map_or(0, |t| t.items);
     let terms = StoryTerms {
         story_id,
@@ -578,7 +581,7 @@ mod tests {
         let df: Frequencies = m.keys().map(|t| (t.clone(), 3)).collect();
         let query = Query::new(item_masses("Lima quake", "Quake in Lima."), &df, 100);
         let stored = query
-            .cosine_stored(&encode_centroid(&m, &df), 100, &df, 100)
+            .cosine_stored(&encode_centroid(&m, &df), norm_of(&m, &df, 100), &df, 100)
             .unwrap_or(-1.0);
         let decoded = query.cosine(&m, norm_of(&m, &df, 100), &df, 100);
         assert!(
@@ -586,7 +589,7 @@ mod tests {
             "{stored} vs {decoded}"
         );
         // An older centroid without frequencies cannot be scored in place.
-        assert_eq!(query.cosine_stored("quak\t1.5\n", 100, &df, 100), None);
+        assert_eq!(query.cosine_stored("quak\t1.5\n", 1.0, &df, 100), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 
 use super::{Result, Store};
 
@@ -10,24 +10,24 @@ use super::{Result, Store};
 const DOCUMENTS_ROW: &str = "";
 
 impl Store {
-    /// Counts one more document, and one more document for each distinct term.
+    /// Counts one more document, and one more document for each distinct term, in one
+    /// statement (one upsert per term would cost a statement run each).
     pub fn add_document_terms<'a>(
         &mut self,
         terms: impl IntoIterator<Item = &'a str>,
     ) -> Result<()> {
-        let tx = self.conn.savepoint()?;
-        {
-            let mut up = tx.prepare_cached(
-                "INSERT INTO term_df (term, df) VALUES (?1, 1) ON CONFLICT (term) DO UPDATE SET df = df + 1",
-            )?;
-            up.execute(params![DOCUMENTS_ROW])?;
-            for term in terms {
-                if !term.is_empty() {
-                    up.execute(params![term])?;
-                }
-            }
-        }
-        tx.commit()?;
+        let mut all: Vec<&str> = vec![DOCUMENTS_ROW];
+        all.extend(terms.into_iter().filter(|t| !t.is_empty()));
+        all[1..].sort_unstable();
+        all.dedup();
+        let list = serde_json::to_string(&all)?;
+        // `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the upsert.
+        self.conn
+            .prepare_cached(
+                "INSERT INTO term_df (term, df) SELECT value, 1 FROM json_each(?1) WHERE true
+                 ON CONFLICT (term) DO UPDATE SET df = df + 1",
+            )?
+            .execute([list])?;
         Ok(())
     }
 

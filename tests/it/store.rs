@@ -53,3 +53,24 @@ fn atomic_work_lands_whole_or_not_at_all() {
     let df = store.document_frequencies(["quake", "lima"]).unwrap();
     assert_eq!((df["quake"], df["lima"]), (2, 1));
 }
+
+#[test]
+fn a_document_counts_each_distinct_term_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
+    // Terms reach SQL as a JSON list: quotes and backslashes must survive the trip.
+    let odd = "say\"s\\";
+    store
+        .add_document_terms(["quake", "", "quake", odd, "lima"])
+        .unwrap();
+    store.add_document_terms(["quake"]).unwrap();
+    store.add_document_terms([]).unwrap();
+    assert_eq!(store.document_count().unwrap(), 3);
+    let df = store
+        .document_frequencies(["quake", "lima", odd, "unseen"])
+        .unwrap();
+    assert_eq!(
+        (df["quake"], df["lima"], df[odd], df["unseen"]),
+        (2, 1, 1, 0)
+    );
+}
