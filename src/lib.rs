@@ -16,7 +16,8 @@
 //! ```
 //!
 //! - [`config`]: the TOML file, validated with file:line:column errors; [`duration`]: "15m".
-//! - [`fetch`]: HTTP client (conditional GET, size cap, per-host limits) and poll timing / feed health.
+//! - [`fetch`]: HTTP client (conditional GET, size cap, per-host limits), what untrusted URLs may
+//!   reach (`fetch::reach`), and poll timing / feed health.
 //! - [`charset`]: bytes to text (HTTP header, BOM, XML declaration, `<meta charset>`).
 //! - [`parse`]: feed-rs documents into [`model::Entry`] values ([`model`]: plain data between stages).
 //! - [`normalize`]: canonical URLs, HTML to plain text, stable entry identity.

@@ -17,7 +17,9 @@ use crate::fetch::{FetchOutcome, FetchSettings, Fetcher};
 use crate::model::Entry;
 use crate::parse;
 use crate::relate::{self, RelateSettings};
-use crate::store::{FeedRow, FeedSpec, ItemRow, PollRecord, ProcessedItem, Store, StoreError};
+use crate::store::{
+    FeedId, FeedRow, FeedSpec, ItemRow, PollRecord, ProcessedItem, Store, StoreError,
+};
 use crate::summarize::llm::LlmSummarizer;
 use crate::summarize::{self, SummaryOptions};
 use crate::topics::TopicDoc;
@@ -195,7 +197,7 @@ impl Desk {
             Ok(url) => url,
             Err(e) => return self.fail(feed, &format!("invalid URL: {e}"), None, now),
         };
-        let fetched = match self.fetcher.get(&url, &feed.validators).await {
+        let fetched = match self.fetcher_for(feed).get(&url, &feed.validators).await {
             Ok(FetchOutcome::NotModified { hints }) => {
                 let (health, next) =
                     schedule::after_success(&self.policy, feed_interval, &hints, None, now);
@@ -288,6 +290,16 @@ impl Desk {
         })
     }
 
+    /// The fetcher for a feed and the pages it links to. Feeds added from Discord are not the
+    /// operator's: they may only reach public addresses unless the config allows otherwise.
+    fn fetcher_for(&self, feed: &FeedRow) -> Fetcher {
+        if feed.origin == "discord" && !self.config.discord.allow_private_feed_urls {
+            self.fetcher.public_only()
+        } else {
+            self.fetcher.clone()
+        }
+    }
+
     /// Processes every stored item that has not been processed yet: article text, summary,
     /// story, Related and topics. Returns the number of items processed.
     pub async fn process_pending(&self, now: Timestamp) -> Result<usize, PipelineError> {
@@ -331,6 +343,7 @@ impl Desk {
     /// per-host politeness). A page already extracted for another item is reused.
     async fn fetch_pages(&self, batch: &[ItemRow]) -> HashMap<i64, Option<String>> {
         let mut out = HashMap::new();
+        let mut feeds: HashMap<FeedId, Option<FeedRow>> = HashMap::new();
         let mut tasks = JoinSet::new();
         for item in batch {
             if !self.needs_page(item) {
@@ -350,7 +363,22 @@ impl Desk {
                 out.insert(item.id, Some(text));
                 continue;
             }
-            let fetcher = self.fetcher.clone();
+            let Some(feed) = feeds
+                .entry(item.feed_id)
+                .or_insert_with(|| self.store().feed(item.feed_id).ok())
+                .as_ref()
+            else {
+                continue;
+            };
+            // A page on this machine's disk only for a feed read from it (the offline demo):
+            // a web feed cannot make newsdesk read local files.
+            if item.url.as_deref().is_some_and(|u| u.starts_with("file:"))
+                && !feed.url.starts_with("file:")
+            {
+                tracing::warn!(feed = %feed.name, url = %url, "local file link in a web feed ignored");
+                continue;
+            }
+            let fetcher = self.fetcher_for(feed);
             let id = item.id;
             tasks.spawn(async move { (id, fetch_page_text(&fetcher, &url).await) });
         }

@@ -1,6 +1,7 @@
 //! Getting bytes: HTTP(S) with conditional GET, size cap, timeout and per-host concurrency;
 //! `file:` URLs for local feeds. Poll timing and feed health live in [`schedule`].
 
+pub mod reach;
 pub mod schedule;
 
 use std::collections::HashMap;
@@ -87,6 +88,8 @@ pub enum FetchError {
     Network(String),
     #[error("cannot read {path}: {message}")]
     File { path: String, message: String },
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl FetchError {
@@ -112,31 +115,52 @@ fn status_text(status: u16, retry_after: Option<Duration>) -> String {
     }
 }
 
-/// One client for the whole program (one connection pool, one TLS stack).
+/// One client for the whole program (one connection pool, one TLS stack), and one for
+/// untrusted fetches that may only reach public addresses ([`reach`]).
 #[derive(Clone)]
 pub struct Fetcher {
     settings: FetchSettings,
     client: reqwest::Client,
+    public_client: reqwest::Client,
+    /// Whether this handle fetches through `public_client` ([`Fetcher::public_only`]).
+    public_only: bool,
     /// host → permits for requests in flight to it; shared by clones.
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl Fetcher {
     pub fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
-            .build()
-            .map_err(|e| {
+        let build = |public_only: bool| {
+            let builder = reqwest::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .timeout(settings.timeout)
+                .connect_timeout(settings.timeout)
+                .redirect(reach::redirect_policy(settings.max_redirects, public_only));
+            let builder = if public_only {
+                builder.dns_resolver(Arc::new(reach::PublicResolver))
+            } else {
+                builder
+            };
+            builder.build().map_err(|e| {
                 FetchError::Network(format!("cannot build HTTP client: {}", describe(&e)))
-            })?;
+            })
+        };
         Ok(Fetcher {
+            client: build(false)?,
+            public_client: build(true)?,
             settings,
-            client,
+            public_only: false,
             hosts: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// This fetcher for untrusted URLs: http(s) only, public addresses only, checked on every
+    /// DNS answer and redirect hop. Shares the per-host limits.
+    pub fn public_only(&self) -> Fetcher {
+        Fetcher {
+            public_only: true,
+            ..self.clone()
+        }
     }
 
     /// The underlying HTTP client, to share its connection pool and TLS stack (the Discord
@@ -155,6 +179,9 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
+        if self.public_only {
+            reach::check_public_url(url).map_err(|e| FetchError::Refused(e.to_string()))?;
+        }
         match url.scheme() {
             "file" => self.read_file(url).await,
             "http" | "https" => {
@@ -193,7 +220,12 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        let mut request = self.client.get(url.clone());
+        let client = if self.public_only {
+            &self.public_client
+        } else {
+            &self.client
+        };
+        let mut request = client.get(url.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
@@ -271,6 +303,12 @@ impl Fetcher {
     }
 
     fn map_error(&self, error: &reqwest::Error) -> FetchError {
+        if let Some(refusal) = reach::reach_error(error) {
+            return match refusal {
+                reach::ReachError::TooManyRedirects(_) => FetchError::Network(refusal.to_string()),
+                _ => FetchError::Refused(refusal.to_string()),
+            };
+        }
         if error.is_timeout() {
             FetchError::Timeout(self.settings.timeout)
         } else if error.is_redirect() {

@@ -13,6 +13,7 @@ mod fetch;
 mod llm;
 mod parse;
 mod pipeline;
+mod reach;
 mod relate;
 mod store;
 mod summarize;

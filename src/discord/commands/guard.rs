@@ -1,9 +1,11 @@
 //! URL safety for feeds added from Discord: anyone with Manage Server could otherwise make the
 //! bot fetch addresses on the machine's own network (admin panels, cloud metadata services).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use url::Url;
+
+use crate::fetch::reach::is_internal;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
@@ -18,49 +20,6 @@ pub enum GuardError {
          such feeds can only be added when the config sets discord.allow_private_feed_urls"
     )]
     Internal { host: String, ip: IpAddr },
-}
-
-/// True for addresses a feed added from Discord may not point at: loopback, private (RFC 1918),
-/// shared (CGNAT), link-local, unspecified, broadcast, multicast, reserved, unique-local IPv6,
-/// and IPv6 forms that embed such an IPv4 address (IPv4-mapped, NAT64).
-pub fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_internal_v4(v4),
-        IpAddr::V6(v6) => is_internal_v6(v6),
-    }
-}
-
-fn is_internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0 // "this network"
-        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-        || a >= 240 // reserved
-}
-
-fn is_internal_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_internal_v4(v4);
-    }
-    let segments = ip.segments();
-    // NAT64 (64:ff9b::/96) reaches the embedded IPv4 address.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., hi, lo] = segments;
-        let v4 = Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
-        return is_internal_v4(v4);
-    }
-    let first = segments[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-        || (first & 0xffc0) == 0xfec0 // deprecated site-local fec0::/10
 }
 
 /// Checks a feed URL given by a Discord user: http(s) only, and unless `allow_internal`, every
@@ -104,59 +63,6 @@ pub async fn check_url(url: &Url, allow_internal: bool) -> Result<(), GuardError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().expect("test address")
-    }
-
-    #[test]
-    fn internal_addresses_are_refused() {
-        for s in [
-            "10.0.0.1",
-            "10.255.255.255",
-            "172.16.0.1",
-            "172.31.255.254",
-            "192.168.1.1",
-            "127.0.0.1",
-            "127.8.9.10",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "224.0.0.1",
-            "255.255.255.255",
-            "::1",
-            "::",
-            "fc00::1",
-            "fd12:3456::1",
-            "fe80::1",
-            "febf::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.1.2.3",
-            "::ffff:169.254.169.254",
-            "64:ff9b::7f00:1",
-        ] {
-            assert!(is_internal(ip(s)), "{s} must be refused");
-        }
-    }
-
-    #[test]
-    fn public_addresses_are_accepted() {
-        for s in [
-            "93.184.216.34",
-            "8.8.8.8",
-            "172.32.0.1",
-            "172.15.255.255",
-            "192.169.0.1",
-            "100.128.0.1",
-            "2606:4700::1111",
-            "2a00:1450:4001::200e",
-            "::ffff:8.8.8.8",
-            "64:ff9b::808:808",
-        ] {
-            assert!(!is_internal(ip(s)), "{s} must be accepted");
-        }
-    }
 
     #[tokio::test]
     async fn urls_are_checked_by_scheme_and_address() {

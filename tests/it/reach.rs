@@ -1,0 +1,123 @@
+//! What untrusted URLs may reach: feeds added from Discord only public addresses (checked on
+//! every DNS answer and redirect hop), and no web feed may make newsdesk read local files.
+
+use newsdesk::fetch::{FetchError, FetchOutcome, FetchSettings, Fetcher};
+use newsdesk::store::FeedSpec;
+
+use crate::pipeline::{Fixture, at, rss};
+use crate::support::http::Resp;
+
+#[tokio::test]
+async fn the_public_only_fetcher_refuses_this_machine_by_address_and_by_name() {
+    let fx = Fixture::new().await;
+    fx.server.route("/feed.xml", Resp::ok("<rss/>"));
+    let fetcher = Fetcher::new(FetchSettings::default()).expect("fetcher");
+    let by_name = url::Url::parse(&format!(
+        "http://localhost:{}/feed.xml",
+        fx.server.addr().port()
+    ))
+    .expect("url");
+    for url in [fx.server.parsed_url("/feed.xml"), by_name] {
+        match fetcher.public_only().get(&url, &Default::default()).await {
+            Err(FetchError::Refused(why)) => assert!(why.contains("internal address"), "{why}"),
+            other => panic!("{url} must be refused, got {other:?}"),
+        }
+    }
+    let local = url::Url::from_file_path(fx.dir.path().join("x.xml")).expect("file url");
+    assert!(matches!(
+        fetcher.public_only().get(&local, &Default::default()).await,
+        Err(FetchError::Refused(_))
+    ));
+    assert_eq!(fx.server.hits("/feed.xml"), 0, "nothing reached the server");
+    // The operator's own fetcher is not restricted.
+    assert!(matches!(
+        fetcher
+            .get(&fx.server.parsed_url("/feed.xml"), &Default::default())
+            .await,
+        Ok(FetchOutcome::Fetched(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_feed_added_from_discord_may_not_reach_this_machine_unless_allowed() {
+    let now = at("2026-11-21T12:00:00Z");
+    let feed = rss(&[(
+        "a1",
+        "Agency cuts grants",
+        "2026-11-21T09:00:00Z",
+        "https://example.org/a1",
+        "The agency cut grants.",
+    )]);
+    for allow in [false, true] {
+        let fx = Fixture::new().await;
+        fx.server.route("/feed.xml", Resp::ok(feed.clone()));
+        let extra = format!("[discord]\nallow_private_feed_urls = {allow}\n");
+        let desk = fx.desk(fx.config(&[], &extra), now);
+        let spec = FeedSpec {
+            name: "Added".into(),
+            url: fx.server.url("/feed.xml"),
+        };
+        desk.store().add_feed(&spec, "discord", now).expect("added");
+        newsdesk::daemon::poll_and_process(&desk, now, &|_, _| {})
+            .await
+            .expect("poll cycle");
+        let row = desk
+            .store()
+            .feeds()
+            .expect("feeds")
+            .into_iter()
+            .find(|f| f.name == "Added")
+            .expect("the feed");
+        if allow {
+            assert_eq!(fx.server.hits("/feed.xml"), 1);
+            assert_eq!(row.item_count, 1, "{:?}", row.health);
+        } else {
+            assert_eq!(fx.server.hits("/feed.xml"), 0, "refused before connecting");
+            let error = row.health.last_error.unwrap_or_default();
+            assert!(error.contains("internal address"), "{error}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_web_feed_cannot_make_newsdesk_read_local_files() {
+    let fx = Fixture::new().await;
+    let secret = fx.dir.path().join("secret.html");
+    let body = "Private operator notes that must never leave this machine. ".repeat(20);
+    std::fs::write(
+        &secret,
+        format!("<html><body><article><p>{body}</p></article></body></html>"),
+    )
+    .expect("write");
+    let link = url::Url::from_file_path(&secret)
+        .expect("file url")
+        .to_string();
+    fx.server.route(
+        "/feed.xml",
+        Resp::ok(rss(&[(
+            "h1",
+            "Harmless headline",
+            "2026-11-21T09:00:00Z",
+            &link,
+            "A short teaser.",
+        )])),
+    );
+    let mut config = fx.config(&[("Web", "/feed.xml")], "");
+    config.polling.announce_first_fetch = true;
+    let now = at("2026-11-21T12:00:00Z");
+    let desk = fx.desk(config, now);
+    newsdesk::daemon::poll_and_process(&desk, now, &|_, _| {})
+        .await
+        .expect("poll cycle");
+    let item = desk
+        .store()
+        .item_by_url(&link)
+        .expect("lookup")
+        .expect("the item is kept");
+    let text = item.text.unwrap_or_default();
+    assert!(!text.contains("Private operator notes"), "{text}");
+    assert!(
+        text.contains("short teaser"),
+        "the feed's own text stays: {text}"
+    );
+}
