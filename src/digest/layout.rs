@@ -20,6 +20,8 @@ pub const FIELD_NAME_LIMIT: usize = 256;
 pub const FIELD_VALUE_LIMIT: usize = 1024;
 pub const FOOTER_LIMIT: usize = 2048;
 pub const MESSAGE_EMBED_TOTAL: usize = 6000;
+/// Discord's limit on a thread's (forum post's) name.
+pub const THREAD_NAME_LIMIT: usize = 100;
 
 /// Summaries longer than this are cut: a digest is for skimming.
 const SUMMARY_CHARS: usize = 700;
@@ -159,6 +161,22 @@ fn counts(digest: &Digest) -> String {
         n if digest.stories.is_empty() => plural(n, "update", "updates"),
         n => format!("{stories}, {}", plural(n, "update", "updates")),
     }
+}
+
+/// The title of the forum post a digest opens in a forum channel: plain text (thread names do
+/// not render markdown), with the day it was made (UTC) and what it holds.
+pub fn forum_post_name(digest: &Digest) -> String {
+    let name = format!(
+        "{} · {} · {}",
+        digest.channel,
+        digest.generated_at.strftime("%Y-%m-%d"),
+        if digest.is_empty() {
+            "no new stories".to_string()
+        } else {
+            counts(digest)
+        }
+    );
+    truncate_words(&name.replace(char::is_control, " "), THREAD_NAME_LIMIT)
 }
 
 /// The digest as messages: a header line in the first message's content, embeds (new stories,
@@ -335,6 +353,26 @@ mod tests {
         let embeds: usize = messages.iter().map(|m| m.embeds.len()).sum();
         assert_eq!(embeds, 50, "every story is posted");
         assert_within_limits(&messages);
+    }
+
+    #[test]
+    fn forum_post_names_fit_and_say_what_the_post_holds() {
+        let mut digest = Digest {
+            id: None,
+            channel: "research-security".into(),
+            generated_at: "2026-11-29T08:00:00Z".parse().unwrap(),
+            stories: (0..3).map(hostile_story).collect(),
+            updates: Vec::new(),
+        };
+        assert_eq!(
+            forum_post_name(&digest),
+            "research-security · 2026-11-29 · 3 stories"
+        );
+        digest.channel = "c".repeat(300);
+        assert!(forum_post_name(&digest).chars().count() <= THREAD_NAME_LIMIT);
+        digest.channel = "c".into();
+        digest.stories.clear();
+        assert_eq!(forum_post_name(&digest), "c · 2026-11-29 · no new stories");
     }
 
     /// Every Discord limit holds and nothing hostile survives, in every message.

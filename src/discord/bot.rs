@@ -60,7 +60,12 @@ fn targets(desk: &Desk) -> anyhow::Result<HashMap<String, Target>> {
                 .get_ref()
                 .parse()
                 .context("discord_channel_id is validated as digits")?;
-            out.insert(name, Target::Channel(id));
+            let target = if channel.forum {
+                Target::Forum(id)
+            } else {
+                Target::Channel(id)
+            };
+            out.insert(name, target);
         } else {
             tracing::warn!(channel = %name, "channel has no discord_channel_id or webhook_env: its digests cannot be posted");
         }

@@ -1,9 +1,12 @@
-//! Digests posted to Discord channels (or webhooks) as embed messages, exactly once.
+//! Digests posted to Discord channels (or webhooks) as embed messages, exactly once. In a forum
+//! channel each digest opens a post (a thread) whose first message is the digest's first part;
+//! the other parts follow inside the thread.
 //!
 //! Each message of a digest goes out with a nonce derived from the digest's id and the part
 //! number, and `enforce_nonce`, so Discord itself drops a duplicate sent after a crash between
-//! send and record; parts already recorded are skipped on retry. `allowed_mentions` is empty on
-//! every message: feed text never pings anyone.
+//! send and record; parts already recorded are skipped on retry. (A forum post cannot carry a
+//! nonce: only a crash between opening it and recording it could open a second one.)
+//! `allowed_mentions` is empty on every message: feed text never pings anyone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +14,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateEmbed, CreateEmbedFooter, CreateMessage,
-    ExecuteWebhook, Http, HttpError, Nonce, WebhookId,
+    ChannelId, CreateAllowedMentions, CreateEmbed, CreateEmbedFooter, CreateForumPost,
+    CreateMessage, ExecuteWebhook, Http, HttpError, Nonce, WebhookId,
 };
 
 use crate::digest::layout::{self, PostEmbed, PostMessage};
@@ -23,6 +26,8 @@ use crate::pipeline::Desk;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Channel(u64),
+    /// A forum channel: each digest opens a post (a thread) there; later parts go into it.
+    Forum(u64),
     /// A webhook: its id and token (the token comes from the environment, never the config).
     Webhook {
         id: u64,
@@ -59,17 +64,18 @@ impl DiscordSink {
 
     async fn send(
         &self,
-        target: &Target,
+        destination: &Destination<'_>,
         message: &PostMessage,
         nonce: &str,
     ) -> Result<String, serenity::Error> {
         let embeds: Vec<CreateEmbed> = message.embeds.iter().map(embed).collect();
-        match target {
-            Target::Channel(id) => {
-                let builder = CreateMessage::new()
-                    .content(message.content.clone())
-                    .embeds(embeds)
-                    .allowed_mentions(CreateAllowedMentions::new())
+        let builder = CreateMessage::new()
+            .content(message.content.clone())
+            .embeds(embeds.clone())
+            .allowed_mentions(CreateAllowedMentions::new());
+        match destination {
+            Destination::Channel(id) => {
+                let builder = builder
                     .nonce(Nonce::String(nonce.to_string()))
                     .enforce_nonce(true);
                 let sent = ChannelId::new(*id)
@@ -77,7 +83,14 @@ impl DiscordSink {
                     .await?;
                 Ok(sent.id.to_string())
             }
-            Target::Webhook { id, token } => {
+            // A forum post takes no nonce; its starter message has the thread's id.
+            Destination::NewForumPost { forum, name } => {
+                let post = ChannelId::new(*forum)
+                    .create_forum_post(&self.http, CreateForumPost::new(name.clone(), builder))
+                    .await?;
+                Ok(post.id.to_string())
+            }
+            Destination::Webhook { id, token } => {
                 let builder = ExecuteWebhook::new()
                     .content(message.content.clone())
                     .embeds(embeds)
@@ -90,6 +103,13 @@ impl DiscordSink {
             }
         }
     }
+}
+
+/// Where one message of a digest goes.
+enum Destination<'a> {
+    Channel(u64),
+    NewForumPost { forum: u64, name: String },
+    Webhook { id: u64, token: &'a str },
 }
 
 fn embed(e: &PostEmbed) -> CreateEmbed {
@@ -136,6 +156,9 @@ pub fn classify(error: &serenity::Error) -> Failure {
         (_, 50001) => Failure::Pause(format!("missing access ({what})")),
         (_, 10003) => Failure::Pause(format!("unknown channel ({what})")),
         (_, 10015) => Failure::Pause(format!("unknown webhook ({what})")),
+        (_, 50008) => Failure::Pause(format!(
+            "the channel takes no messages; if it is a forum, set forum = true for it ({what})"
+        )),
         (403, _) | (404, _) => Failure::Pause(what),
         (s, _) if s >= 500 => Failure::Retry(what),
         _ => Failure::Later(what),
@@ -151,26 +174,37 @@ impl Sink for DiscordSink {
             )));
         };
         let messages = layout::digest_messages(digest);
-        let done: Vec<usize> = match digest.id {
+        let sent: Vec<(usize, String)> = match digest.id {
             Some(id) => self
                 .desk
                 .store()
                 .sent_parts(id)
-                .map_err(|e| SinkError::Delivery(e.to_string()))?
-                .into_iter()
-                .map(|(part, _)| part)
-                .collect(),
+                .map_err(|e| SinkError::Delivery(e.to_string()))?,
             None => Vec::new(),
         };
+        // A forum post's thread: the id of its first part, once sent.
+        let mut thread: Option<u64> = sent
+            .iter()
+            .find(|(part, _)| *part == 0)
+            .and_then(|(_, id)| id.parse().ok());
         for (part, message) in messages.iter().enumerate() {
-            if done.contains(&part) {
+            if sent.iter().any(|(done, _)| *done == part) {
                 continue;
             }
+            let destination = match (target, thread) {
+                (Target::Channel(id), _) => Destination::Channel(*id),
+                (Target::Forum(_), Some(thread)) => Destination::Channel(thread),
+                (Target::Forum(forum), None) => Destination::NewForumPost {
+                    forum: *forum,
+                    name: layout::forum_post_name(digest),
+                },
+                (Target::Webhook { id, token }, _) => Destination::Webhook { id: *id, token },
+            };
             // ≤ 25 characters, unique per digest and part.
             let nonce = format!("nd{}p{part}", digest.id.unwrap_or(0));
             let mut attempt = 0;
             let message_id = loop {
-                match self.send(target, message, &nonce).await {
+                match self.send(&destination, message, &nonce).await {
                     Ok(id) => break id,
                     Err(e) => match classify(&e) {
                         Failure::Retry(what) if attempt < SERVER_ERROR_RETRIES => {
@@ -186,6 +220,9 @@ impl Sink for DiscordSink {
                     },
                 }
             };
+            if matches!(target, Target::Forum(_)) && thread.is_none() {
+                thread = message_id.parse().ok();
+            }
             if let Some(id) = digest.id {
                 self.desk
                     .store()

@@ -290,3 +290,73 @@ async fn a_webhook_channel_posts_through_its_webhook() {
         "the bot itself posts nothing"
     );
 }
+
+#[tokio::test]
+async fn a_forum_channel_gets_one_post_per_digest_with_every_part_inside() {
+    const FORUM_ID: u64 = 1_300_000_000_000_000_077;
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    fake.add_forum(FORUM_ID);
+    let desk = desk_with_stories(&fx, 25).await;
+    let targets = HashMap::from([("all".to_string(), Target::Forum(FORUM_ID))]);
+    let sink = DiscordSink::new(Arc::new(fake.http()), Arc::clone(&desk), targets)
+        .with_backoff(Duration::from_millis(20));
+    let channel = &desk.config.channels[0];
+    // The post opens, then Discord fails the second part and all its retries.
+    fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(desk.store().pending_digests().unwrap().len(), 1);
+    // The retry continues inside the same post.
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T14:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    let posts = fake.forum_posts(FORUM_ID);
+    assert_eq!(posts.len(), 1, "one post per digest: {posts:#?}");
+    assert_eq!(posts[0]["name"], "all · 2026-11-20 · 25 stories");
+    let thread: u64 = posts[0]["id"].as_str().unwrap().parse().unwrap();
+    let messages = fake.messages(thread);
+    assert!(messages.len() >= 3, "every part in the thread");
+    let embeds: usize = messages
+        .iter()
+        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(embeds, 25, "each story exactly once");
+    assert!(messages.iter().all(|m| m["mention_everyone"] == false));
+    assert!(
+        fake.messages(FORUM_ID).is_empty(),
+        "nothing posted to the forum itself"
+    );
+    fake.assert_no_violations();
+}
+
+#[tokio::test]
+async fn posting_plain_messages_to_a_forum_pauses_the_channel_with_the_fix() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    fake.add_forum(CHANNEL_ID);
+    let desk = desk_with_stories(&fx, 3).await;
+    daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink(&fake, &desk),
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.requests_to("POST", MESSAGES).len(), 1, "no retry loop");
+    let paused = desk.store().paused_channels().unwrap();
+    assert_eq!(paused.len(), 1);
+    assert!(paused[0].1.contains("forum = true"), "{paused:?}");
+    assert_eq!(
+        desk.store().pending_digests().unwrap()[0].stories.len(),
+        3,
+        "nothing lost"
+    );
+    fake.assert_no_violations();
+}

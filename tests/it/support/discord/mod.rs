@@ -196,6 +196,10 @@ struct Inner {
     /// Messages per channel id, in posting order (edits applied, deletions removed).
     channels: HashMap<u64, Vec<Value>>,
     webhooks: HashMap<u64, Webhook>,
+    /// Forum channels (made with [`FakeDiscord::add_forum`]) and the threads (posts) opened in
+    /// them, as (forum id, thread object), in order.
+    forums: std::collections::HashSet<u64>,
+    threads: Vec<(u64, Value)>,
     /// Interactions sent to the bot, by token.
     interactions: HashMap<String, InteractionState>,
     global_commands: Vec<Value>,
@@ -262,6 +266,8 @@ impl FakeDiscord {
                 failures: Vec::new(),
                 channels: HashMap::new(),
                 webhooks: HashMap::new(),
+                forums: Default::default(),
+                threads: Vec::new(),
                 interactions: HashMap::new(),
                 global_commands: Vec::new(),
                 guild_commands: HashMap::new(),
@@ -356,6 +362,22 @@ impl FakeDiscord {
             failure: Failure::unknown_channel(),
             remaining: usize::MAX,
         });
+    }
+
+    /// Makes `channel_id` a forum channel: it takes posts (threads), not messages.
+    pub fn add_forum(&self, channel_id: u64) {
+        self.shared.lock().forums.insert(channel_id);
+    }
+
+    /// Posts opened in a forum channel (thread objects as returned), in order.
+    pub fn forum_posts(&self, forum_id: u64) -> Vec<Value> {
+        self.shared
+            .lock()
+            .threads
+            .iter()
+            .filter(|(forum, _)| *forum == forum_id)
+            .map(|(_, thread)| thread.clone())
+            .collect()
     }
 
     /// Drops scripted failures not yet used up.

@@ -231,7 +231,14 @@ impl Spec {
             .and_then(|b| b.get("required"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let json_schema = request_body.and_then(|b| b.pointer("/content/application~1json/schema"));
+        // A multipart body was checked for its `payload_json` part, validated like JSON.
+        let multipart = content_type.is_some_and(|c| c.starts_with("multipart/form-data"));
+        let pointer = if multipart {
+            "/content/multipart~1form-data/schema"
+        } else {
+            "/content/application~1json/schema"
+        };
+        let json_schema = request_body.and_then(|b| b.pointer(pointer));
         match (body, json_schema) {
             (None, _) if required => {
                 errors.push("body: required by the spec but missing".to_string())
@@ -240,7 +247,7 @@ impl Spec {
             (Some(_), None) => errors.push("body: this operation takes no JSON body".to_string()),
             (Some(value), Some(schema)) => {
                 let is_json = content_type.is_some_and(|c| c.starts_with("application/json"));
-                if !is_json {
+                if !is_json && !multipart {
                     errors.push(format!(
                         "body: content-type {content_type:?} is not application/json"
                     ));

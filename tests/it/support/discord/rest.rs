@@ -125,7 +125,7 @@ fn process(ctx: &Ctx, method: &str, uri: &Uri, headers: &HeaderMap, raw_body: &[
             uri.path().to_string()
         }
     };
-    let body = parse_body(raw_body, &mut problems);
+    let body = parse_body(raw_body, content_type.as_deref(), &mut problems);
     let op = ctx.spec.find(method, &path);
     let label = match &op {
         Some(op) => format!("{method} {}", op.template),
@@ -197,19 +197,57 @@ fn invalid_form_body(problems: &[String]) -> Answer {
     )
 }
 
-fn parse_body(raw: &[u8], problems: &mut Vec<String>) -> Option<Value> {
+fn parse_body(raw: &[u8], content_type: Option<&str>, problems: &mut Vec<String>) -> Option<Value> {
     if raw.is_empty() {
         return None;
     }
-    match serde_json::from_slice(raw) {
+    let boundary = content_type
+        .filter(|c| c.starts_with("multipart/form-data"))
+        .and_then(|c| c.split("boundary=").nth(1))
+        .map(|b| b.trim_matches('"').to_string());
+    let json = match &boundary {
+        Some(boundary) => match payload_json(raw, boundary) {
+            Ok(json) => json,
+            Err(problem) => {
+                problems.push(problem);
+                return None;
+            }
+        },
+        None => raw.to_vec(),
+    };
+    match serde_json::from_slice(&json) {
         Ok(v) => Some(v),
         Err(e) => {
-            problems.push(format!(
-                "body is not JSON (multipart uploads are not supported by the fake): {e}"
-            ));
+            problems.push(format!("body is not JSON: {e}"));
             None
         }
     }
+}
+
+/// The `payload_json` part of a multipart body (serenity sends forum posts this way). Files are
+/// not something newsdesk uploads, so any other part is a violation.
+fn payload_json(raw: &[u8], boundary: &str) -> Result<Vec<u8>, String> {
+    let text = String::from_utf8_lossy(raw);
+    let delimiter = format!("--{boundary}");
+    let mut payload = None;
+    for part in text.split(delimiter.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let Some((head, body)) = part.split_once("\r\n\r\n") else {
+            return Err("multipart: a part without headers".into());
+        };
+        if !head.contains("name=\"payload_json\"") {
+            return Err(format!("multipart: unexpected part {:?}", head.trim()));
+        }
+        payload = Some(
+            body.strip_suffix("\r\n")
+                .unwrap_or(body)
+                .as_bytes()
+                .to_vec(),
+        );
+    }
+    payload.ok_or_else(|| "multipart: no payload_json part".into())
 }
 
 fn auth_ok(spec: &Spec, incoming: &Incoming, auth: Option<&str>) -> bool {
@@ -369,6 +407,7 @@ fn canned_answer(inner: &mut Inner, incoming: &Incoming, label: &str) -> Answer 
         ),
         ("GET", "/users/@me") => Answer::json(200, bot_user()),
         ("POST", "/channels/{channel_id}/messages") => create_channel_message(inner, incoming),
+        ("POST", "/channels/{channel_id}/threads") => create_thread(inner, incoming),
         ("GET", "/channels/{channel_id}/messages/{message_id}") => {
             let (ch, id) = (
                 incoming.id_param("channel_id"),
@@ -478,6 +517,9 @@ fn rich_embed(embed: &Value) -> Value {
 
 fn create_channel_message(inner: &mut Inner, incoming: &Incoming) -> Answer {
     let channel_id = incoming.id_param("channel_id");
+    if inner.forums.contains(&channel_id) {
+        return Answer::error(400, 50008, "Cannot send messages in a non-text channel");
+    }
     if let Some(existing) = nonce_duplicate(inner, channel_id, incoming) {
         return Answer::json(200, existing);
     }
@@ -490,6 +532,32 @@ fn create_channel_message(inner: &mut Inner, incoming: &Incoming) -> Answer {
         .or_default()
         .push(message.clone());
     Answer::json(200, message)
+}
+
+/// A forum post: a public thread (type 11) in the forum whose starter message has the thread's
+/// id. Only forums take posts here (a thread without a message from a text channel is not
+/// something newsdesk does).
+fn create_thread(inner: &mut Inner, incoming: &Incoming) -> Answer {
+    let forum = incoming.id_param("channel_id");
+    if !inner.forums.contains(&forum) {
+        return Answer::error(400, 50024, "Cannot execute action on this channel type");
+    }
+    let Some(message_body) = incoming.body_field("message").cloned() else {
+        return Answer::error(400, 50035, "Invalid Form Body");
+    };
+    let id = inner.snowflake();
+    let mut message = message_object(id, id, bot_user(), Some(&message_body));
+    message["guild_id"] = json!(GUILD_ID.to_string());
+    inner.channels.entry(id).or_default().push(message.clone());
+    let name = incoming.body_field("name").cloned().unwrap_or(json!(""));
+    let thread = json!({
+        "id": id.to_string(), "type": 11, "guild_id": GUILD_ID.to_string(),
+        "parent_id": forum.to_string(), "name": name, "owner_id": bot_user()["id"].clone(),
+        "last_message_id": id.to_string(), "message_count": 0, "member_count": 1,
+        "rate_limit_per_user": 0, "flags": 0, "total_message_sent": 0, "message": message,
+    });
+    inner.threads.push((forum, thread.clone()));
+    Answer::json(201, thread)
 }
 
 /// With `enforce_nonce`, Discord returns the earlier message with the same nonce (recent, same
