@@ -25,8 +25,9 @@
 //!    story. Merging needs a far stronger match than relating ([`RELATED_THRESHOLD`]): two
 //!    earthquakes, or two agencies' budget cuts, share their vocabulary but differ in names,
 //!    places and numbers, which idf makes carry most of the weight.
-//! 6. Related = the other candidate stories published no later than the item and within the
-//!    Related window, with cosine ≥ [`RELATED_THRESHOLD`], best first (newer first among equal
+//! 6. Related = the other candidate stories that began no later than the item's story (earlier
+//!    coverage, not later news or another fragment of the same event), within the Related
+//!    window, with cosine ≥ [`RELATED_THRESHOLD`], best first (newer first among equal
 //!    scores), one entry per story. Each new item of a story merges its own findings into the
 //!    story's list (a story keeps the best score seen for each related story), so the list
 //!    improves as coverage accumulates.
@@ -445,12 +446,18 @@ fn update_related(
     let related_window =
         SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
     let earliest = item.published - related_window;
+    // Related is earlier coverage: stories that began before this one. A story that began
+    // after it is later news (or another fragment of the same event), not background.
+    let start = scored
+        .iter()
+        .find(|s| s.terms.story_id == story_id)
+        .map_or(item.published, |s| s.terms.published.min(item.published));
     let mut best: HashMap<StoryId, (f64, Timestamp)> = HashMap::new();
     for s in scored {
         let t = &s.terms;
         if t.story_id != story_id
             && s.score >= RELATED_THRESHOLD
-            && t.published <= item.published
+            && t.published <= start
             && t.published >= earliest
         {
             best.insert(t.story_id, (s.score, t.published));

@@ -298,3 +298,48 @@ fn grouping_works_the_same_after_the_index_is_merged() {
         story
     );
 }
+
+#[test]
+fn related_lists_only_stories_that_began_before_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+    background(&mut store);
+    let (outlet, title, text) = QUAKE_A[0];
+    let izmir = add(&mut store, outlet, "a0", 0, title, text);
+    let (outlet, title, text) = QUAKE_B;
+    let chile = add(&mut store, outlet, "b0", 24 * 60, title, text);
+    // Another quake begins after the Chilean story: later news for it, not background.
+    let crete = add(
+        &mut store,
+        "west",
+        "c0",
+        24 * 60 + 30,
+        "Magnitude 5.6 earthquake jolts Crete, two injured",
+        "A magnitude 5.6 earthquake jolted the Greek island of Crete on Thursday. Two people were injured in Heraklion and some old buildings were damaged, officials said.",
+    );
+    assert_ne!(crete.story_id, chile.story_id);
+    let crete_related: Vec<_> = crete.related.iter().map(|l| l.story_id).collect();
+    assert!(crete_related.contains(&chile.story_id), "{crete_related:?}");
+    // More coverage of the Chilean quake joins its story; its Related stays earlier coverage.
+    let again = add(
+        &mut store,
+        "south",
+        "b1",
+        24 * 60 + 60,
+        "Valparaiso earthquake of magnitude 5.1 causes minor damage, ONEMI says",
+        "Chile's ONEMI reported minor damage and no deaths after the magnitude 5.1 earthquake shook Valparaiso on Thursday.",
+    );
+    assert!(again.joined);
+    assert_eq!(again.story_id, chile.story_id);
+    let related: Vec<_> = store
+        .related_of(chile.story_id)
+        .unwrap()
+        .iter()
+        .map(|l| l.story_id)
+        .collect();
+    assert!(related.contains(&izmir.story_id), "{related:?}");
+    assert!(
+        !related.contains(&crete.story_id),
+        "later story listed: {related:?}"
+    );
+}
