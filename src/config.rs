@@ -234,8 +234,8 @@ pub struct ChannelConfig {
     /// have covered it since (each new outlet announced once). Off: a story is posted once.
     #[serde(default)]
     pub updates: bool,
-    /// The Discord channel is a forum: each digest opens a new post (its own thread, titled with
-    /// the channel and date), where readers can discuss it.
+    /// The Discord channel (or the webhook's channel) is a forum: each digest opens a new post
+    /// (its own thread, titled with the channel and date), where readers can discuss it.
     #[serde(default)]
     pub forum: bool,
 }
@@ -458,13 +458,6 @@ impl Config {
                     channel.name.span(),
                     format!("channel[{i}].schedule"),
                     "missing: a digest channel needs a schedule, e.g. \"daily 08:00 Europe/Berlin\" (or set mode = \"live\")".into(),
-                );
-            }
-            if channel.forum && channel.discord_channel_id.is_none() {
-                at(
-                    channel.name.span(),
-                    format!("channel[{i}].forum"),
-                    "a forum channel needs its discord_channel_id (posts are opened by the bot, not a webhook)".into(),
                 );
             }
             if channel.max_stories == 0 || channel.max_stories > 50 {
@@ -727,17 +720,11 @@ mod tests {
     }
 
     #[test]
-    fn a_forum_channel_needs_its_channel_id() {
-        let forum = load(&format!(
-            "[[channel]]\nname = \"c\"\n{SCHED}forum = true\ndiscord_channel_id = \"123\"\n"
-        ))
-        .unwrap();
-        assert!(forum.channels[0].forum);
-        let i = &issues(&format!(
-            "[[channel]]\nname = \"c\"\n{SCHED}forum = true\nwebhook_env = \"HOOK\"\n"
-        ))[0];
-        assert_eq!((i.field.as_str(), i.line), ("channel[0].forum", 2));
-        assert!(i.message.contains("discord_channel_id"), "{}", i.message);
+    fn forum_is_off_unless_set() {
+        let off = load(&format!("[[channel]]\nname = \"c\"\n{SCHED}")).unwrap();
+        assert!(!off.channels[0].forum);
+        let on = load(&format!("[[channel]]\nname = \"c\"\n{SCHED}forum = true\n")).unwrap();
+        assert!(on.channels[0].forum);
     }
 
     #[test]

@@ -54,7 +54,12 @@ fn targets(desk: &Desk) -> anyhow::Result<HashMap<String, Target>> {
             let (id, token) = parse_webhook_url(&url).with_context(|| {
                 format!("channel {name:?}: ${var} is not a Discord webhook URL")
             })?;
-            out.insert(name, Target::Webhook { id, token });
+            let target = if channel.forum {
+                Target::ForumWebhook { id, token }
+            } else {
+                Target::Webhook { id, token }
+            };
+            out.insert(name, target);
         } else if let Some(id) = &channel.discord_channel_id {
             let id: u64 = id
                 .get_ref()

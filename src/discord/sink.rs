@@ -1,6 +1,6 @@
 //! Digests posted to Discord channels (or webhooks) as embed messages, exactly once. In a forum
-//! channel each digest opens a post (a thread) whose first message is the digest's first part;
-//! the other parts follow inside the thread.
+//! channel (by the bot or through the forum's webhook) each digest opens a post (a thread) whose
+//! first message is the digest's first part; the other parts follow inside the thread.
 //!
 //! Each message of a digest goes out with a nonce derived from the digest's id and the part
 //! number, and `enforce_nonce`, so Discord itself drops a duplicate sent after a crash between
@@ -30,6 +30,11 @@ pub enum Target {
     Forum(u64),
     /// A webhook: its id and token (the token comes from the environment, never the config).
     Webhook {
+        id: u64,
+        token: String,
+    },
+    /// A webhook of a forum channel: each digest opens a post, later parts go into it.
+    ForumWebhook {
         id: u64,
         token: String,
     },
@@ -90,14 +95,23 @@ impl DiscordSink {
                     .await?;
                 Ok(post.id.to_string())
             }
-            Destination::Webhook { id, token } => {
-                let builder = ExecuteWebhook::new()
+            Destination::Webhook {
+                id,
+                token,
+                thread,
+                new_post,
+            } => {
+                let mut builder = ExecuteWebhook::new()
                     .content(message.content.clone())
                     .embeds(embeds)
                     .allowed_mentions(CreateAllowedMentions::new());
+                if let Some(name) = new_post {
+                    builder = builder.thread_name(name.clone());
+                }
+                let thread = thread.map(ChannelId::new);
                 let sent = self
                     .http
-                    .execute_webhook(WebhookId::new(*id), None, token, true, vec![], &builder)
+                    .execute_webhook(WebhookId::new(*id), thread, token, true, vec![], &builder)
                     .await?;
                 Ok(sent.map(|m| m.id.to_string()).unwrap_or_default())
             }
@@ -108,8 +122,18 @@ impl DiscordSink {
 /// Where one message of a digest goes.
 enum Destination<'a> {
     Channel(u64),
-    NewForumPost { forum: u64, name: String },
-    Webhook { id: u64, token: &'a str },
+    NewForumPost {
+        forum: u64,
+        name: String,
+    },
+    Webhook {
+        id: u64,
+        token: &'a str,
+        /// Post inside this thread.
+        thread: Option<u64>,
+        /// Open a forum post with this name.
+        new_post: Option<String>,
+    },
 }
 
 fn embed(e: &PostEmbed) -> CreateEmbed {
@@ -156,7 +180,8 @@ pub fn classify(error: &serenity::Error) -> Failure {
         (_, 50001) => Failure::Pause(format!("missing access ({what})")),
         (_, 10003) => Failure::Pause(format!("unknown channel ({what})")),
         (_, 10015) => Failure::Pause(format!("unknown webhook ({what})")),
-        (_, 50008) => Failure::Pause(format!(
+        // 50008: a message sent to a forum; 220001: a webhook post to a forum without a thread.
+        (_, 50008 | 220001) => Failure::Pause(format!(
             "the channel takes no messages; if it is a forum, set forum = true for it ({what})"
         )),
         (403, _) | (404, _) => Failure::Pause(what),
@@ -198,7 +223,18 @@ impl Sink for DiscordSink {
                     forum: *forum,
                     name: layout::forum_post_name(digest),
                 },
-                (Target::Webhook { id, token }, _) => Destination::Webhook { id: *id, token },
+                (Target::Webhook { id, token }, _) => Destination::Webhook {
+                    id: *id,
+                    token,
+                    thread: None,
+                    new_post: None,
+                },
+                (Target::ForumWebhook { id, token }, thread) => Destination::Webhook {
+                    id: *id,
+                    token,
+                    thread,
+                    new_post: thread.is_none().then(|| layout::forum_post_name(digest)),
+                },
             };
             // ≤ 25 characters, unique per digest and part.
             let nonce = format!("nd{}p{part}", digest.id.unwrap_or(0));
@@ -220,7 +256,8 @@ impl Sink for DiscordSink {
                     },
                 }
             };
-            if matches!(target, Target::Forum(_)) && thread.is_none() {
+            let forum = matches!(target, Target::Forum(_) | Target::ForumWebhook { .. });
+            if forum && thread.is_none() {
                 thread = message_id.parse().ok();
             }
             if let Some(id) = digest.id {

@@ -360,3 +360,54 @@ async fn posting_plain_messages_to_a_forum_pauses_the_channel_with_the_fix() {
     );
     fake.assert_no_violations();
 }
+
+#[tokio::test]
+async fn a_forum_webhook_opens_one_post_and_sends_the_rest_into_it() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let (id, token, forum) = (
+        1_600_000_000_000_000_011u64,
+        "hook-secret",
+        1_300_000_000_000_000_079u64,
+    );
+    fake.add_forum(forum);
+    fake.add_webhook(id, token, forum);
+    let desk = desk_with_stories(&fx, 25).await;
+    let targets = HashMap::from([(
+        "all".to_string(),
+        Target::ForumWebhook {
+            id,
+            token: token.to_string(),
+        },
+    )]);
+    let sink = DiscordSink::new(Arc::new(fake.http()), Arc::clone(&desk), targets);
+    let sent = daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 25);
+    fake.assert_no_violations();
+    let posts = fake.forum_posts(forum);
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert_eq!(posts[0]["name"], "all · 2026-11-20 · 25 stories");
+    let thread: u64 = posts[0]["id"].as_str().unwrap().parse().unwrap();
+    let requests = fake.requests_to("POST", "/webhooks/{webhook_id}/{webhook_token}");
+    assert!(requests.len() >= 3);
+    assert!(requests[1..].iter().all(|r| {
+        r.query
+            .iter()
+            .any(|(k, v)| k == "thread_id" && *v == thread.to_string())
+    }));
+    let embeds: usize = fake
+        .messages(thread)
+        .iter()
+        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(embeds, 25, "each story once, all inside the post");
+    assert!(desk.store().pending_digests().unwrap().is_empty());
+}

@@ -681,7 +681,34 @@ fn execute_webhook(inner: &mut Inner, incoming: &Incoming) -> Answer {
         u["bot"] = json!(true);
         u
     };
+    // A forum's webhook must open a post (thread_name) or post in one (?thread_id=).
+    let thread = incoming
+        .query
+        .iter()
+        .find(|(k, _)| k == "thread_id")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let thread_name = incoming.body_field("thread_name").filter(|v| !v.is_null());
     let id = inner.snowflake();
+    let channel_id = if inner.forums.contains(&channel_id) {
+        match (thread, thread_name) {
+            (Some(thread), _) => thread,
+            (None, Some(name)) => {
+                let post = json!({"id": id.to_string(), "type": 11, "guild_id": GUILD_ID.to_string(),
+                    "parent_id": channel_id.to_string(), "name": name.clone()});
+                inner.threads.push((channel_id, post));
+                id
+            }
+            (None, None) => {
+                return Answer::error(
+                    400,
+                    220001,
+                    "Webhooks posted to forum channels must have a thread_name or thread_id",
+                );
+            }
+        }
+    } else {
+        channel_id
+    };
     let mut message = message_object(id, channel_id, author, incoming.body.as_ref());
     if !is_followup {
         message["webhook_id"] = json!(webhook_id.to_string());
