@@ -48,9 +48,35 @@ async fn desk_with_stories(fx: &Fixture, n: usize) -> Arc<Desk> {
 }
 
 fn sink(fake: &FakeDiscord, desk: &Arc<Desk>) -> DiscordSink {
-    let targets = HashMap::from([("all".to_string(), Target::Channel(CHANNEL_ID))]);
+    sink_to(fake, desk, Target::Channel(CHANNEL_ID))
+}
+
+/// A sink posting the "all" channel to `target`, with short retry waits.
+fn sink_to(fake: &FakeDiscord, desk: &Arc<Desk>, target: Target) -> DiscordSink {
+    let targets = HashMap::from([("all".to_string(), target)]);
     DiscordSink::new(Arc::new(fake.http()), Arc::clone(desk), targets)
         .with_backoff(Duration::from_millis(20))
+}
+
+/// Delivers the "all" channel's digest at 13:00 through `sink`; the number of entries shown.
+async fn deliver_at_one(desk: &Arc<Desk>, sink: &DiscordSink) -> usize {
+    daemon::deliver(
+        desk,
+        &desk.config.channels[0],
+        sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap()
+}
+
+/// Embeds across the given message objects.
+fn embed_count(messages: &[serde_json::Value]) -> usize {
+    messages
+        .iter()
+        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
+        .sum()
 }
 
 #[tokio::test]
@@ -59,22 +85,11 @@ async fn fifty_hostile_stories_arrive_within_every_limit_and_ping_nobody() {
     let fake = FakeDiscord::start().await;
     let desk = desk_with_stories(&fx, 50).await;
     let sink = sink(&fake, &desk);
-    let sent = daemon::deliver(
-        &desk,
-        &desk.config.channels[0],
-        &sink,
-        at("2026-11-20T13:00:00Z"),
-        false,
-    )
-    .await
-    .unwrap();
+    let sent = deliver_at_one(&desk, &sink).await;
     assert_eq!(sent, 50);
     fake.assert_no_violations();
     let messages = fake.messages(CHANNEL_ID);
-    let embeds: usize = messages
-        .iter()
-        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
-        .sum();
+    let embeds = embed_count(&messages);
     assert_eq!(embeds, 50, "every story posted once");
     assert!(messages.len() >= 5, "50 embeds need at least 5 messages");
     for m in &messages {
@@ -150,10 +165,7 @@ async fn failed_posts_keep_their_stories_and_a_crash_never_double_posts() {
     );
     let messages = fake.messages(CHANNEL_ID);
     assert_eq!(messages.len(), delivered, "no message posted twice");
-    let embeds: usize = messages
-        .iter()
-        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
-        .sum();
+    let embeds = embed_count(&messages);
     assert_eq!(embeds, 25, "each story exactly once");
     fake.assert_no_violations();
 }
@@ -165,15 +177,7 @@ async fn a_429_storm_is_ridden_out_by_the_rate_limiter() {
     let desk = desk_with_stories(&fx, 12).await;
     let sink = sink(&fake, &desk);
     fake.fail("POST", MESSAGES, Failure::rate_limited(0.05), 4);
-    let sent = daemon::deliver(
-        &desk,
-        &desk.config.channels[0],
-        &sink,
-        at("2026-11-20T13:00:00Z"),
-        false,
-    )
-    .await
-    .unwrap();
+    let sent = deliver_at_one(&desk, &sink).await;
     assert_eq!(sent, 12);
     let statuses: Vec<u16> = fake
         .requests_to("POST", MESSAGES)
@@ -185,11 +189,7 @@ async fn a_429_storm_is_ridden_out_by_the_rate_limiter() {
         4,
         "{statuses:?}"
     );
-    let embeds: usize = fake
-        .messages(CHANNEL_ID)
-        .iter()
-        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
-        .sum();
+    let embeds = embed_count(&fake.messages(CHANNEL_ID));
     assert_eq!(embeds, 12);
     assert!(desk.store().pending_digests().unwrap().is_empty());
 }
@@ -254,23 +254,12 @@ async fn a_webhook_channel_posts_through_its_webhook() {
         1_300_000_000_000_000_077u64,
     );
     fake.add_webhook(id, token, channel);
-    let targets = HashMap::from([(
-        "all".to_string(),
-        Target::Webhook {
-            id,
-            token: token.to_string(),
-        },
-    )]);
-    let sink = DiscordSink::new(Arc::new(fake.http()), Arc::clone(&desk), targets);
-    let sent = daemon::deliver(
-        &desk,
-        &desk.config.channels[0],
-        &sink,
-        at("2026-11-20T13:00:00Z"),
-        false,
-    )
-    .await
-    .unwrap();
+    let target = Target::Webhook {
+        id,
+        token: token.to_string(),
+    };
+    let sink = sink_to(&fake, &desk, target);
+    let sent = deliver_at_one(&desk, &sink).await;
     assert_eq!(sent, 4);
     fake.assert_no_violations();
     let posted = fake.requests_to("POST", "/webhooks/{webhook_id}/{webhook_token}");
@@ -279,11 +268,7 @@ async fn a_webhook_channel_posts_through_its_webhook() {
         posted[0].body.as_ref().unwrap()["allowed_mentions"]["parse"],
         serde_json::json!([])
     );
-    let embeds: usize = fake
-        .messages(channel)
-        .iter()
-        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
-        .sum();
+    let embeds = embed_count(&fake.messages(channel));
     assert_eq!(embeds, 4);
     assert!(
         fake.requests_to("POST", MESSAGES).is_empty(),
@@ -298,9 +283,7 @@ async fn a_forum_channel_gets_one_post_per_digest_with_every_part_inside() {
     let fake = FakeDiscord::start().await;
     fake.add_forum(FORUM_ID);
     let desk = desk_with_stories(&fx, 25).await;
-    let targets = HashMap::from([("all".to_string(), Target::Forum(FORUM_ID))]);
-    let sink = DiscordSink::new(Arc::new(fake.http()), Arc::clone(&desk), targets)
-        .with_backoff(Duration::from_millis(20));
+    let sink = sink_to(&fake, &desk, Target::Forum(FORUM_ID));
     let channel = &desk.config.channels[0];
     // The post opens, then Discord fails the second part and all its retries.
     fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
@@ -321,10 +304,7 @@ async fn a_forum_channel_gets_one_post_per_digest_with_every_part_inside() {
     let thread: u64 = posts[0]["id"].as_str().unwrap().parse().unwrap();
     let messages = fake.messages(thread);
     assert!(messages.len() >= 3, "every part in the thread");
-    let embeds: usize = messages
-        .iter()
-        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
-        .sum();
+    let embeds = embed_count(&messages);
     assert_eq!(embeds, 25, "each story exactly once");
     assert!(messages.iter().all(|m| m["mention_everyone"] == false));
     assert!(
@@ -340,15 +320,7 @@ async fn posting_plain_messages_to_a_forum_pauses_the_channel_with_the_fix() {
     let fake = FakeDiscord::start().await;
     fake.add_forum(CHANNEL_ID);
     let desk = desk_with_stories(&fx, 3).await;
-    daemon::deliver(
-        &desk,
-        &desk.config.channels[0],
-        &sink(&fake, &desk),
-        at("2026-11-20T13:00:00Z"),
-        false,
-    )
-    .await
-    .unwrap();
+    deliver_at_one(&desk, &sink(&fake, &desk)).await;
     assert_eq!(fake.requests_to("POST", MESSAGES).len(), 1, "no retry loop");
     let paused = desk.store().paused_channels().unwrap();
     assert_eq!(paused.len(), 1);
@@ -373,23 +345,12 @@ async fn a_forum_webhook_opens_one_post_and_sends_the_rest_into_it() {
     fake.add_forum(forum);
     fake.add_webhook(id, token, forum);
     let desk = desk_with_stories(&fx, 25).await;
-    let targets = HashMap::from([(
-        "all".to_string(),
-        Target::ForumWebhook {
-            id,
-            token: token.to_string(),
-        },
-    )]);
-    let sink = DiscordSink::new(Arc::new(fake.http()), Arc::clone(&desk), targets);
-    let sent = daemon::deliver(
-        &desk,
-        &desk.config.channels[0],
-        &sink,
-        at("2026-11-20T13:00:00Z"),
-        false,
-    )
-    .await
-    .unwrap();
+    let target = Target::ForumWebhook {
+        id,
+        token: token.to_string(),
+    };
+    let sink = sink_to(&fake, &desk, target);
+    let sent = deliver_at_one(&desk, &sink).await;
     assert_eq!(sent, 25);
     fake.assert_no_violations();
     let posts = fake.forum_posts(forum);
@@ -403,11 +364,7 @@ async fn a_forum_webhook_opens_one_post_and_sends_the_rest_into_it() {
             .iter()
             .any(|(k, v)| k == "thread_id" && *v == thread.to_string())
     }));
-    let embeds: usize = fake
-        .messages(thread)
-        .iter()
-        .map(|m| m["embeds"].as_array().map_or(0, Vec::len))
-        .sum();
+    let embeds = embed_count(&fake.messages(thread));
     assert_eq!(embeds, 25, "each story once, all inside the post");
     assert!(desk.store().pending_digests().unwrap().is_empty());
 }
