@@ -107,7 +107,7 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
             if !args.dry_run {
                 eprintln!("no Discord token in ${token_env}: digests are printed here instead");
             }
-            let sink = TerminalSink::new(std::io::stdout(), false);
+            let sink = TerminalSink::new(std::io::stdout(), false).with_forums(forums(&desk));
             daemon::run(
                 desk,
                 &sink,
@@ -120,6 +120,16 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Names of the channels configured as forums (the terminal shows the post each digest opens).
+fn forums(desk: &Desk) -> Vec<String> {
+    desk.config
+        .channels
+        .iter()
+        .filter(|c| c.forum)
+        .map(|c| c.name.get_ref().clone())
+        .collect()
 }
 
 pub async fn poll(config: Config, args: &PollArgs) -> anyhow::Result<()> {
@@ -148,7 +158,8 @@ pub async fn digest(config: Config, args: &DigestArgs) -> anyhow::Result<()> {
         anyhow::bail!("no channel named {name:?} in {}", config.source.display());
     }
     let desk = open_desk(config)?;
-    let sink = TerminalSink::new(std::io::stdout(), args.format == Format::Json);
+    let sink = TerminalSink::new(std::io::stdout(), args.format == Format::Json)
+        .with_forums(forums(&desk));
     let now = Timestamp::now();
     for channel in &desk.config.channels {
         if args

@@ -1,5 +1,6 @@
 //! Where digests go. The terminal sink prints the exact messages; the Discord sink posts them.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -30,10 +31,12 @@ pub trait Sink: Send + Sync {
     ) -> impl std::future::Future<Output = Result<(), SinkError>> + Send;
 }
 
-/// Prints each message as it would be posted, separated by a rule naming the channel.
+/// Prints each message as it would be posted, separated by a rule naming the channel (and, for
+/// a forum channel, the title of the post the digest opens).
 pub struct TerminalSink<W: Write + Send> {
     out: Mutex<W>,
     json: bool,
+    forums: HashSet<String>,
 }
 
 impl<W: Write + Send> TerminalSink<W> {
@@ -41,7 +44,14 @@ impl<W: Write + Send> TerminalSink<W> {
         TerminalSink {
             out: Mutex::new(out),
             json,
+            forums: HashSet::new(),
         }
+    }
+
+    /// The channels whose digests open forum posts.
+    pub fn with_forums(mut self, channels: impl IntoIterator<Item = String>) -> Self {
+        self.forums = channels.into_iter().collect();
+        self
     }
 
     pub fn into_inner(self) -> W {
@@ -55,6 +65,14 @@ impl<W: Write + Send> TerminalSink<W> {
         } else {
             let messages = layout::digest_messages(digest);
             let total = messages.len();
+            if self.forums.contains(&digest.channel) {
+                writeln!(
+                    out,
+                    "──── #{} · new forum post \"{}\" ────",
+                    digest.channel,
+                    layout::forum_post_name(digest)
+                )?;
+            }
             for (i, message) in messages.iter().enumerate() {
                 writeln!(
                     out,
@@ -75,5 +93,34 @@ impl<W: Write + Send> TerminalSink<W> {
 impl<W: Write + Send> Sink for TerminalSink<W> {
     async fn post(&self, digest: &Digest) -> Result<(), SinkError> {
         self.write(digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(sink: TerminalSink<Vec<u8>>) -> String {
+        let digest = Digest {
+            id: None,
+            channel: "desk".into(),
+            generated_at: "2026-11-29T08:00:00Z".parse().expect("timestamp"),
+            stories: Vec::new(),
+            updates: Vec::new(),
+        };
+        sink.write(&digest).expect("written");
+        String::from_utf8(sink.into_inner()).expect("utf-8")
+    }
+
+    #[test]
+    fn a_forum_channel_shows_the_post_its_digest_opens() {
+        let plain = shown(TerminalSink::new(Vec::new(), false));
+        assert!(!plain.contains("forum post"), "{plain}");
+        let forum = shown(TerminalSink::new(Vec::new(), false).with_forums(["desk".to_string()]));
+        assert!(
+            forum.contains("new forum post \"desk · 2026-11-29 · no new stories\""),
+            "{forum}"
+        );
+        assert!(forum.contains("No new stories."), "{forum}");
     }
 }
