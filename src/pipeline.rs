@@ -319,14 +319,9 @@ impl Desk {
     }
 
     /// Where an item's text comes from, per the feed's `full_text` setting.
-    fn needs_page(&self, item: &ItemRow) -> bool {
-        let feed_url = self
-            .store()
-            .feed(item.feed_id)
-            .map(|f| f.url)
-            .unwrap_or_default();
+    fn needs_page(&self, item: &ItemRow, feed: &FeedRow) -> bool {
         let policy = self
-            .feed_config(&feed_url)
+            .feed_config(&feed.url)
             .map(|f| f.full_text)
             .unwrap_or_default();
         item.url.is_some()
@@ -346,12 +341,25 @@ impl Desk {
         let mut feeds: HashMap<FeedId, Option<FeedRow>> = HashMap::new();
         let mut tasks = JoinSet::new();
         for item in batch {
-            if !self.needs_page(item) {
-                continue;
-            }
             let Some(url) = item.url.clone() else {
                 continue;
             };
+            let Some(feed) = feeds
+                .entry(item.feed_id)
+                .or_insert_with(|| self.store().feed(item.feed_id).ok())
+                .as_ref()
+            else {
+                continue;
+            };
+            if !self.needs_page(item, feed) {
+                continue;
+            }
+            // A page on this machine's disk only for a feed read from it (the offline demo):
+            // a web feed cannot make newsdesk read local files.
+            if url.starts_with("file:") && !feed.url.starts_with("file:") {
+                tracing::warn!(feed = %feed.name, %url, "local file link in a web feed ignored");
+                continue;
+            }
             let cached = self
                 .store()
                 .item_by_url(&url)
@@ -361,21 +369,6 @@ impl Desk {
                 .and_then(|other| other.text);
             if let Some(text) = cached {
                 out.insert(item.id, Some(text));
-                continue;
-            }
-            let Some(feed) = feeds
-                .entry(item.feed_id)
-                .or_insert_with(|| self.store().feed(item.feed_id).ok())
-                .as_ref()
-            else {
-                continue;
-            };
-            // A page on this machine's disk only for a feed read from it (the offline demo):
-            // a web feed cannot make newsdesk read local files.
-            if item.url.as_deref().is_some_and(|u| u.starts_with("file:"))
-                && !feed.url.starts_with("file:")
-            {
-                tracing::warn!(feed = %feed.name, url = %url, "local file link in a web feed ignored");
                 continue;
             }
             let fetcher = self.fetcher_for(feed);

@@ -107,27 +107,34 @@ impl Resolve for PublicResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map_err(|e| ReachError::Resolve {
-                    host: host.clone(),
-                    message: e.to_string(),
-                })?
-                .collect();
-            if let Some(bad) = addrs.iter().find(|a| is_internal(a.ip())) {
-                return Err(ReachError::Internal { host, ip: bad.ip() }.into());
-            }
-            if addrs.is_empty() {
-                return Err(ReachError::Resolve {
-                    host,
-                    message: "no addresses".into(),
-                }
-                .into());
-            }
-            let addrs: Addrs = Box::new(addrs.into_iter());
+            let addrs: Addrs = Box::new(resolve_public(&host, 0).await?.into_iter());
             Ok(addrs)
         })
     }
+}
+
+/// The addresses `host` resolves to, refused whole if any of them is internal.
+pub async fn resolve_public(host: &str, port: u16) -> Result<Vec<SocketAddr>, ReachError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| ReachError::Resolve {
+            host: host.to_string(),
+            message: e.to_string(),
+        })?
+        .collect();
+    if let Some(bad) = addrs.iter().find(|a| is_internal(a.ip())) {
+        return Err(ReachError::Internal {
+            host: host.to_string(),
+            ip: bad.ip(),
+        });
+    }
+    if addrs.is_empty() {
+        return Err(ReachError::Resolve {
+            host: host.to_string(),
+            message: "no addresses".into(),
+        });
+    }
+    Ok(addrs)
 }
 
 /// The [`ReachError`] behind a failed request, if that is why it failed.

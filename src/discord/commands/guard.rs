@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use url::Url;
 
-use crate::fetch::reach::is_internal;
+use crate::fetch::reach::{ReachError, check_public_url, resolve_public};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
@@ -32,32 +32,28 @@ pub async fn check_url(url: &Url, allow_internal: bool) -> Result<(), GuardError
     if allow_internal {
         return Ok(());
     }
-    let port = url.port_or_known_default().unwrap_or(80);
-    let addrs: Vec<IpAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
-        Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
-        _ => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| GuardError::Resolve {
-                host: host.to_string(),
-                message: e.to_string(),
-            })?
-            .map(|a| a.ip())
-            .collect(),
+    // The same rules the fetch applies at connect time, checked up front for a clear answer.
+    let checked = match check_public_url(url) {
+        Ok(())
+            if url
+                .host()
+                .is_some_and(|h| matches!(h, url::Host::Domain(_))) =>
+        {
+            let port = url.port_or_known_default().unwrap_or(80);
+            resolve_public(host, port).await.map(|_| ())
+        }
+        other => other,
     };
-    if addrs.is_empty() {
-        return Err(GuardError::Resolve {
+    checked.map_err(|e| match e {
+        ReachError::Internal { host, ip } => GuardError::Internal { host, ip },
+        ReachError::Resolve { host, message } => GuardError::Resolve { host, message },
+        ReachError::Scheme(_) => GuardError::Scheme,
+        // Not raised by the checks above (only while following redirects).
+        other @ ReachError::TooManyRedirects(_) => GuardError::Resolve {
             host: host.to_string(),
-            message: "no addresses".into(),
-        });
-    }
-    match addrs.into_iter().find(|ip| is_internal(*ip)) {
-        Some(ip) => Err(GuardError::Internal {
-            host: host.to_string(),
-            ip,
-        }),
-        None => Ok(()),
-    }
+            message: other.to_string(),
+        },
+    })
 }
 
 #[cfg(test)]
