@@ -235,7 +235,8 @@ pub struct ChannelConfig {
     #[serde(default)]
     pub updates: bool,
     /// The Discord channel (or the webhook's channel) is a forum: each digest opens a new post
-    /// (its own thread, titled with the channel and date), where readers can discuss it.
+    /// (its own thread, titled with the channel and date, or a lone story's headline), where
+    /// readers can discuss it.
     #[serde(default)]
     pub forum: bool,
 }

@@ -163,19 +163,23 @@ fn counts(digest: &Digest) -> String {
     }
 }
 
-/// The title of the forum post a digest opens in a forum channel: plain text (thread names do
-/// not render markdown), with the day it was made (UTC) and what it holds.
+/// The title of the forum post a digest opens in a forum channel, in plain text (thread names
+/// do not render markdown): a lone story's own headline (live channels post stories one by one,
+/// each then its own thread to discuss), else the channel, the day (UTC) and what it holds.
 pub fn forum_post_name(digest: &Digest) -> String {
-    let name = format!(
-        "{} · {} · {}",
-        digest.channel,
-        digest.generated_at.strftime("%Y-%m-%d"),
-        if digest.is_empty() {
-            "no new stories".to_string()
-        } else {
-            counts(digest)
-        }
-    );
+    let name = match (digest.stories.as_slice(), digest.updates.is_empty()) {
+        ([only], true) if !only.title.trim().is_empty() => only.title.clone(),
+        _ => format!(
+            "{} · {} · {}",
+            digest.channel,
+            digest.generated_at.strftime("%Y-%m-%d"),
+            if digest.is_empty() {
+                "no new stories".to_string()
+            } else {
+                counts(digest)
+            }
+        ),
+    };
     truncate_words(&name.replace(char::is_control, " "), THREAD_NAME_LIMIT)
 }
 
@@ -371,6 +375,11 @@ mod tests {
         digest.channel = "c".repeat(300);
         assert!(forum_post_name(&digest).chars().count() <= THREAD_NAME_LIMIT);
         digest.channel = "c".into();
+        // A lone story names its post after itself, within the limit.
+        digest.stories.truncate(1);
+        let lone = forum_post_name(&digest);
+        assert!(lone.starts_with("0 @everyone"), "{lone}");
+        assert!(lone.chars().count() <= THREAD_NAME_LIMIT);
         digest.stories.clear();
         assert_eq!(forum_post_name(&digest), "c · 2026-11-29 · no new stories");
     }
