@@ -428,12 +428,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn updates_follow_stories_marked_and_listing_only_new_outlets() {
+    /// A short story with two other outlets (hostile names kept).
+    fn small_story() -> StoryView {
         let mut story = hostile_story(1);
         story.title = "Agency cuts grants".into();
         story.summary = "Short.".into();
         story.also_covered_by.truncate(2);
+        story
+    }
+
+    #[test]
+    fn updates_follow_stories_marked_and_listing_only_new_outlets() {
+        let story = small_story();
         let mut old = story.clone();
         old.story_id = 7;
         old.title = "Telescope sees first light".into();
@@ -518,10 +524,7 @@ mod tests {
 
     #[test]
     fn one_message_for_a_small_digest() {
-        let mut story = hostile_story(1);
-        story.title = "Agency cuts grants".into();
-        story.summary = "Short.".into();
-        story.also_covered_by.truncate(2);
+        let mut story = small_story();
         story.related.truncate(1);
         let digest = Digest {
             id: None,

@@ -52,6 +52,14 @@ fn add(
     relation
 }
 
+/// A fresh store (in a temp dir kept alive by the caller) holding the background coverage.
+fn grounded_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+    background(&mut store);
+    (dir, store)
+}
+
 /// Unrelated background coverage, so that word rarity means something.
 fn background(store: &mut Store) {
     let subjects = [
@@ -126,9 +134,7 @@ const QUAKE_B: (&str, &str, &str) = (
 
 #[test]
 fn same_event_from_three_outlets_is_one_story() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
-    background(&mut store);
+    let (_dir, mut store) = grounded_store();
     let mut stories = Vec::new();
     for (n, (outlet, title, text)) in QUAKE_A.iter().enumerate() {
         let r = add(
@@ -148,9 +154,7 @@ fn same_event_from_three_outlets_is_one_story() {
 
 #[test]
 fn similar_distinct_events_stay_apart_but_are_related() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
-    background(&mut store);
+    let (_dir, mut store) = grounded_store();
     let mut first = None;
     for (n, (outlet, title, text)) in QUAKE_A.iter().enumerate() {
         first = Some(
@@ -177,9 +181,7 @@ fn similar_distinct_events_stay_apart_but_are_related() {
 
 #[test]
 fn related_lists_distinct_other_stories_newest_first_among_equals() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
-    background(&mut store);
+    let (_dir, mut store) = grounded_store();
     // Two earlier reports worded identically score the same; the newer must come first.
     let older = add(
         &mut store,
@@ -280,9 +282,7 @@ fn a_centroid_written_without_frequencies_is_upgraded_on_first_read() {
 
 #[test]
 fn grouping_works_the_same_after_the_index_is_merged() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
-    background(&mut store);
+    let (_dir, mut store) = grounded_store();
     let (outlet, title, text) = QUAKE_A[0];
     let story = add(&mut store, outlet, "a0", 0, title, text).story_id;
     store.optimize_search_index().unwrap();
@@ -301,9 +301,7 @@ fn grouping_works_the_same_after_the_index_is_merged() {
 
 #[test]
 fn related_lists_only_stories_that_began_before_this_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
-    background(&mut store);
+    let (_dir, mut store) = grounded_store();
     let (outlet, title, text) = QUAKE_A[0];
     let izmir = add(&mut store, outlet, "a0", 0, title, text);
     let (outlet, title, text) = QUAKE_B;
