@@ -421,18 +421,21 @@ impl Desk {
             related_window: self.config.related.window.get(),
             max_related: self.config.related.max,
         };
-        let mut store = self.store();
-        relate::relate_item(&mut store, item, &text, &settings)?;
-        store.finish_item(
-            item.id,
-            &ProcessedItem {
-                text: &text,
-                text_source: source,
-                summary: &summary,
-                topics: &topics,
-            },
-            now,
-        )?;
+        // Grouping and "processed" land together: a crash between them would leave a story
+        // naming an unprocessed item, and the retry would give the item a second story.
+        self.store().atomically(|store| {
+            relate::relate_item(store, item, &text, &settings)?;
+            store.finish_item(
+                item.id,
+                &ProcessedItem {
+                    text: &text,
+                    text_source: source,
+                    summary: &summary,
+                    topics: &topics,
+                },
+                now,
+            )
+        })?;
         Ok(())
     }
 

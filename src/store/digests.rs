@@ -73,7 +73,7 @@ impl Store {
         updates: &[StoryOutlets],
         now: Timestamp,
     ) -> Result<DigestId> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute(
             "INSERT INTO digests (channel, created_at, status) VALUES (?1, ?2, ?3)",
             params![channel, ts_to_sql(now), DigestStatus::Pending.as_str()],

@@ -82,7 +82,7 @@ impl Store {
     /// renamed, feeds gone from the config deactivated (their items stay). Feeds added by
     /// commands (`origin != 'config'`) are left alone.
     pub fn sync_config_feeds(&mut self, specs: &[FeedSpec], now: Timestamp) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute("UPDATE feeds SET active = 0 WHERE origin = 'config'", [])?;
         for spec in specs {
             tx.execute(
@@ -157,7 +157,7 @@ impl Store {
         next: Timestamp,
         now: Timestamp,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         record_poll_in(&tx, id, record, health, next, now)?;
         tx.commit()?;
         Ok(())

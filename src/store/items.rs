@@ -96,7 +96,7 @@ impl Store {
         next: Timestamp,
         now: Timestamp,
     ) -> Result<NewItems> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mut out = NewItems::default();
         {
             let mut known_key =
@@ -180,7 +180,7 @@ impl Store {
         done: &ProcessedItem<'_>,
         now: Timestamp,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute(
             "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, processed_at = ?5 WHERE id = ?1",
             params![id, done.text, done.text_source, done.summary, ts_to_sql(now)],

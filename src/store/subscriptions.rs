@@ -83,7 +83,7 @@ impl Store {
 
     /// Deletes a custom topic and every channel override naming it; false when there was none.
     pub fn remove_custom_topic(&mut self, name: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let removed = tx.execute("DELETE FROM custom_topics WHERE name = ?1", [name])?;
         if removed == 1 {
             tx.execute(

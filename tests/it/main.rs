@@ -9,6 +9,7 @@ mod discord_commands;
 mod discord_fake;
 mod discord_post;
 mod extract;
+mod faults;
 mod fetch;
 mod llm;
 mod parse;

@@ -1,0 +1,73 @@
+//! Issue 10's fault classes, each reproduced against the library: a crash between the steps of
+//! one item, a second writer on the same database, a full disk.
+
+use jiff::Timestamp;
+use newsdesk::daemon;
+
+use crate::pipeline::{Fixture, at, rss_owned};
+use crate::support::http::Resp;
+
+/// Two unrelated stories' worth of feed items.
+fn two_items() -> String {
+    let item = |g: &str, title: &str, words: &str| {
+        (
+            g.to_string(),
+            title.to_string(),
+            format!("https://example.org/{g}"),
+            words.repeat(30),
+        )
+    };
+    rss_owned(
+        &[
+            item("a", "Norland drafts AI rules", "norland ai rules safety "),
+            item(
+                "b",
+                "Telescope sees first light",
+                "telescope mirror light summit ",
+            ),
+        ],
+        "2026-11-20T10:00:00Z",
+    )
+}
+
+fn story_count(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("second connection");
+    conn.query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))
+        .expect("count stories")
+}
+
+/// A crash (here: a write refused) after an item was grouped but before it was marked processed
+/// must leave no trace: on retry the item gets exactly one story.
+#[tokio::test]
+async fn an_item_interrupted_after_grouping_gets_one_story_on_retry() {
+    let fx = Fixture::new().await;
+    fx.server.route("/f.xml", Resp::ok(two_items()));
+    let mut config = fx.config(&[("F", "/f.xml")], "");
+    config.polling.announce_first_fetch = true;
+    let db = config.storage_path();
+    let now: Timestamp = at("2026-11-20T12:00:00Z");
+    let desk = fx.desk(config, now);
+
+    // The item's last write fails, as if the process died right there.
+    let conn = rusqlite::Connection::open(&db).expect("second connection");
+    conn.execute_batch(
+        "CREATE TRIGGER fail_finish BEFORE UPDATE OF processed_at ON items
+         BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    )
+    .expect("trigger");
+    let _ = daemon::poll_and_process(&desk, now, &|_, _| {}).await;
+    assert_eq!(
+        story_count(&db),
+        0,
+        "no story may outlive its unfinished item"
+    );
+
+    conn.execute_batch("DROP TRIGGER fail_finish")
+        .expect("drop trigger");
+    desk.process_pending(now).await.expect("processing resumes");
+    assert_eq!(story_count(&db), 2, "one story per item");
+    let digest =
+        newsdesk::digest::compose(&desk.store(), &desk.config, &desk.config.channels[0], now)
+            .expect("compose");
+    assert_eq!(digest.stories.len(), 2);
+}
