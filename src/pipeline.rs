@@ -18,7 +18,7 @@ use crate::model::Entry;
 use crate::parse;
 use crate::relate::{self, RelateSettings};
 use crate::store::{
-    FeedId, FeedRow, FeedSpec, ItemRow, PollRecord, ProcessedItem, Store, StoreError,
+    FeedId, FeedRow, FeedSpec, ItemRow, PollRecord, ProcessedItem, Store, StoreError, WriterLock,
 };
 use crate::summarize::llm::LlmSummarizer;
 use crate::summarize::{self, SummaryOptions};
@@ -70,12 +70,17 @@ pub struct Desk {
     fetcher: Fetcher,
     policy: PollPolicy,
     llm: Option<LlmSummarizer>,
+    /// Held by a desk that writes (see [`WriterLock`]); None for readers and tests.
+    _lock: Option<WriterLock>,
 }
 
 impl Desk {
-    /// Opens the store named by the config and registers the config's feeds.
+    /// Opens the store named by the config as its one writer and registers the config's feeds.
+    /// Fails with [`StoreError::InUse`] while another process writes to the same database.
     pub fn open(config: Config, now: Timestamp) -> Result<Desk, PipelineError> {
-        let mut store = Store::open(&config.storage_path())?;
+        let path = config.storage_path();
+        let lock = WriterLock::acquire(&path)?;
+        let mut store = Store::open(&path)?;
         let mut specs = Vec::with_capacity(config.feeds.len());
         for feed in &config.feeds {
             let url = config.feed_url(feed).map_err(PipelineError::FeedUrl)?;
@@ -85,6 +90,14 @@ impl Desk {
             });
         }
         store.sync_config_feeds(&specs, now)?;
+        let mut desk = Desk::with_store(config, store)?;
+        desk._lock = Some(lock);
+        Ok(desk)
+    }
+
+    /// Opens the store for reading only, beside a daemon that may be writing to it.
+    pub fn open_read_only(config: Config) -> Result<Desk, PipelineError> {
+        let store = Store::open_read_only(&config.storage_path())?;
         Desk::with_store(config, store)
     }
 
@@ -117,6 +130,7 @@ impl Desk {
             fetcher,
             policy,
             llm,
+            _lock: None,
         })
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use jiff::Timestamp;
 
-use super::run::open_desk;
+use super::run::{open_desk, open_desk_read_only};
 use crate::config::Config;
 use crate::opml::{self, OpmlFeed};
 use crate::store::FeedSpec;
@@ -27,8 +27,13 @@ pub enum FeedsAction {
 }
 
 pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
-    let desk = open_desk(config)?;
-    match args.action.as_ref().unwrap_or(&FeedsAction::List) {
+    let action = args.action.as_ref().unwrap_or(&FeedsAction::List);
+    // Only an import writes; listing and exporting work beside a running daemon.
+    let desk = match action {
+        FeedsAction::Import { .. } => open_desk(config)?,
+        FeedsAction::List | FeedsAction::Export => open_desk_read_only(config)?,
+    };
+    match action {
         FeedsAction::List => {
             let feeds = desk.store().feeds()?;
             println!(

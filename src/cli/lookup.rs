@@ -2,7 +2,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::run::open_desk;
+use super::run::open_desk_read_only;
 use crate::config::Config;
 use crate::digest::{self, render};
 use crate::discord::commands::lookup::search_stories;
@@ -27,7 +27,7 @@ pub struct SearchArgs {
 
 pub fn related(config: Config, args: &RelatedArgs) -> anyhow::Result<()> {
     let max = config.related.max;
-    let desk = open_desk(config)?;
+    let desk = open_desk_read_only(config)?;
     let store = desk.store();
     let story = find_story(&store, &args.target)?;
     let view = digest::story_view(&store, story, max)?;
@@ -61,7 +61,7 @@ pub fn search(config: Config, args: &SearchArgs) -> anyhow::Result<()> {
         anyhow::bail!("the query has no words to search for");
     }
     let max = config.related.max;
-    let desk = open_desk(config)?;
+    let desk = open_desk_read_only(config)?;
     let store = desk.store();
     let since = args
         .days

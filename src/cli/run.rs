@@ -48,9 +48,18 @@ pub struct DigestArgs {
     pub format: Format,
 }
 
+/// The desk for a command that writes: the database's one writer (see `store::WriterLock`).
 pub(crate) fn open_desk(config: Config) -> anyhow::Result<Arc<Desk>> {
     let path = config.storage_path();
     let desk = Desk::open(config, Timestamp::now())
+        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    Ok(Arc::new(desk))
+}
+
+/// The desk for a command that only reads, which works while a daemon writes.
+pub(crate) fn open_desk_read_only(config: Config) -> anyhow::Result<Arc<Desk>> {
+    let path = config.storage_path();
+    let desk = Desk::open_read_only(config)
         .with_context(|| format!("cannot open the store {}", path.display()))?;
     Ok(Arc::new(desk))
 }
@@ -157,7 +166,12 @@ pub async fn digest(config: Config, args: &DigestArgs) -> anyhow::Result<()> {
     {
         anyhow::bail!("no channel named {name:?} in {}", config.source.display());
     }
-    let desk = open_desk(config)?;
+    // A preview reads only, so it works beside a running daemon.
+    let desk = if args.dry_run {
+        open_desk_read_only(config)?
+    } else {
+        open_desk(config)?
+    };
     let sink = TerminalSink::new(std::io::stdout(), args.format == Format::Json)
         .with_forums(forums(&desk));
     let now = Timestamp::now();

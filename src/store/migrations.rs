@@ -176,6 +176,14 @@ const MIGRATIONS: &[&str] = &[
         JOIN items i ON i.story_id = ds.story_id
         WHERE i.first_seen_at <= d.created_at;
     "#,
+    // 7: items whose processing failed (counted, so one poisonous item cannot block the queue
+    // for ever), and the pending queue indexed in the order it is read.
+    r#"
+    ALTER TABLE items ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE items ADD COLUMN last_failure TEXT;
+    DROP INDEX items_pending;
+    CREATE INDEX items_pending ON items(published_at, id) WHERE processed_at IS NULL;
+    "#,
 ];
 
 /// The schema version this build knows.
@@ -191,7 +199,13 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = index as i64 + 1;
-        let tx = conn.transaction()?;
+        // IMMEDIATE takes the write lock before reading the version, so a second process
+        // opening the same file waits and then finds the step done instead of repeating it.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now >= version {
+            continue;
+        }
         tx.execute_batch(sql)
             .and_then(|()| tx.pragma_update(None, "user_version", version))
             .map_err(|source| StoreError::Migration { version, source })?;

@@ -4,6 +4,7 @@
 mod digests;
 mod feeds;
 mod items;
+mod lock;
 mod migrations;
 mod stories;
 mod subscriptions;
@@ -18,6 +19,7 @@ use rusqlite::Connection;
 pub use digests::{ChannelState, DigestRecord, DigestStatus, StoryOutlets};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
 pub use items::{ItemRow, NewItems, ProcessedItem, SearchHit};
+pub use lock::{WriterLock, lock_path};
 pub use stories::{BulkArticle, RelatedLink, StoryRow, StoryTerms};
 pub use subscriptions::{CustomTopic, FeedRemoval, channel_topics, effective_topics};
 
@@ -44,6 +46,23 @@ pub enum StoreError {
         version: i64,
         source: rusqlite::Error,
     },
+    #[error(
+        "the database {database} is in use by {holder}; stop it first or set another [storage] path \
+         (search, related and feeds list work while it runs)"
+    )]
+    InUse { database: String, holder: String },
+    #[error("cannot use the lock file {path}: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("there is no database at {path} yet: run `newsdesk poll` or `newsdesk run` first")]
+    Missing { path: String },
+    #[error(
+        "database schema version {found} is older than this newsdesk's ({known}); run `newsdesk poll` \
+         or start the daemon once to upgrade it"
+    )]
+    OlderSchema { found: i64, known: i64 },
     #[error("no {what} with id {id}")]
     NotFound { what: &'static str, id: i64 },
     #[error("cannot encode a query parameter: {0}")]
@@ -74,6 +93,32 @@ impl Store {
         let mut store = Store { conn };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
+    }
+
+    /// Opens an existing database for reading only (no migrations, no lock): what `search`,
+    /// `related` and `feeds list` use, so they work while a daemon writes.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.display().to_string(),
+            });
+        }
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = migrations::CURRENT_VERSION;
+        if found > known {
+            return Err(StoreError::NewerSchema { found, known });
+        }
+        if found < known {
+            return Err(StoreError::OlderSchema { found, known });
+        }
+        Ok(Store { conn })
     }
 
     /// Runs `f` as one transaction: its writes land together or not at all, and one commit

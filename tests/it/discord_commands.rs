@@ -136,6 +136,8 @@ impl Bot {
     async fn stop(self) {
         self.shards.shutdown_all().await;
         self.runner.abort();
+        // Awaited so the client (and the desk it holds) is gone, as after a real exit.
+        let _ = self.runner.await;
         self.fake.assert_no_violations();
     }
 }

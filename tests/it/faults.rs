@@ -71,3 +71,65 @@ async fn an_item_interrupted_after_grouping_gets_one_story_on_retry() {
             .expect("compose");
     assert_eq!(digest.stories.len(), 2);
 }
+
+/// While a daemon runs, a second writer refuses at once and names it; readers keep working.
+#[test]
+fn a_second_writer_is_refused_while_readers_work_beside_the_daemon() {
+    use crate::support::bin::{demo_copy, newsdesk, terminate, wait_until};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = demo_copy(dir.path(), "");
+    let config = config.to_str().expect("utf-8 path");
+    let mut daemon = newsdesk()
+        .args(["--config", config, "run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon starts");
+    let lock = dir.path().join("demo.db.lock");
+    let pid = daemon.id();
+    let holder_written = wait_until(std::time::Duration::from_secs(30), || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&format!("pid {pid}")))
+    });
+    // The daemon has processed the demo once its first cycle stored stories.
+    let searchable = wait_until(std::time::Duration::from_secs(30), || {
+        newsdesk()
+            .args(["--config", config, "search", "agency"])
+            .output()
+            .is_ok_and(|o| {
+                o.status.success() && String::from_utf8_lossy(&o.stdout).contains("### ")
+            })
+    });
+
+    let second = newsdesk()
+        .args(["--config", config, "run", "--once"])
+        .output()
+        .expect("second run");
+    let feeds = newsdesk()
+        .args(["--config", config, "feeds", "list"])
+        .output()
+        .expect("feeds list");
+    terminate(pid);
+    let _ = daemon.wait();
+
+    assert!(
+        holder_written,
+        "the daemon records itself in {}",
+        lock.display()
+    );
+    assert!(searchable, "search works while the daemon runs");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        !second.status.success(),
+        "a second writer must refuse: {stderr}"
+    );
+    assert!(
+        stderr.contains("in use") && stderr.contains(&format!("pid {pid}")),
+        "{stderr}"
+    );
+    assert!(
+        feeds.status.success(),
+        "{}",
+        String::from_utf8_lossy(&feeds.stderr)
+    );
+    assert!(String::from_utf8_lossy(&feeds.stdout).contains("Science Policy Wire"));
+}

@@ -1,5 +1,6 @@
 //! Shared test helpers: the local HTTP server, temp stores, fixtures.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod discord;
 pub mod http;
