@@ -126,6 +126,11 @@ pub struct FeedConfig {
     pub interval: Option<HumanDuration>,
     #[serde(default)]
     pub full_text: FullText,
+    /// Let this feed's article links (and their redirects) reach loopback, private and
+    /// link-local addresses. Off: links in a feed are third-party input and may only reach
+    /// public addresses, so a feed cannot make newsdesk fetch (and post) an internal page.
+    #[serde(default)]
+    pub allow_private: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,7 +272,13 @@ pub struct DiscordConfig {
     /// Register slash commands in this guild only (instant updates while developing);
     /// global registration when absent.
     pub dev_guild_id: Option<String>,
+    /// Where Discord's HTTP API is reached: Discord itself, or an HTTP proxy in front of it
+    /// (e.g. a shared rate-limiting proxy). Only scheme, host and port; `/api/v10/...` is added.
+    pub api_base: String,
 }
+
+/// Discord's own API host.
+pub const DISCORD_API_BASE: &str = "https://discord.com";
 
 impl Default for DiscordConfig {
     fn default() -> Self {
@@ -275,6 +286,7 @@ impl Default for DiscordConfig {
             token_env: "NEWSDESK_DISCORD_TOKEN".to_string(),
             allow_private_feed_urls: false,
             dev_guild_id: None,
+            api_base: DISCORD_API_BASE.to_string(),
         }
     }
 }
@@ -493,6 +505,16 @@ impl Config {
         }
         if self.related.max > 10 {
             at(0..0, "related.max".into(), "expected at most 10".into());
+        }
+        let base_ok = Url::parse(self.discord.api_base.trim()).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/"
+        });
+        if !base_ok {
+            at(
+                0..0,
+                "discord.api_base".into(),
+                "expected a scheme and host such as \"https://discord.com\" (no path)".into(),
+            );
         }
         if let Some(llm) = &self.summarizer.llm {
             let scheme_ok = Url::parse(llm.base_url.trim())

@@ -51,6 +51,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod relate;
 pub mod schedule;
+pub mod shutdown;
 pub mod store;
 pub mod summarize;
 pub mod terms;

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError};
+use crate::discord::route::Routes;
 
 pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
     let config = match Config::load(path) {
@@ -57,22 +58,22 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             topic.query
         );
     }
+    let token_set = std::env::var(&config.discord.token_env).is_ok_and(|t| !t.trim().is_empty());
+    println!(
+        "bot token: ${} is {}",
+        config.discord.token_env,
+        if token_set { "set" } else { "not set" }
+    );
+    let routes = Routes::from_config(&config, token_set, |var| std::env::var(var).ok());
     println!("channels ({}):", config.channels.len());
-    for channel in &config.channels {
+    for (channel, route) in config.channels.iter().zip(routes.describe()) {
         let topics: Vec<&str> = channel
             .topics
             .iter()
             .map(|t| t.get_ref().as_str())
             .collect();
-        let target = match (&channel.webhook_env, &channel.discord_channel_id) {
-            (Some(var), _) => format!("Discord webhook from ${var}"),
-            (None, Some(id)) => format!("Discord channel {}", id.get_ref()),
-            (None, None) => "terminal only".to_string(),
-        };
         println!(
-            "  {} → {}: {}, up to {} stories, topics: {}",
-            channel.name.get_ref(),
-            target,
+            "  {route}: {}, up to {} stories, topics: {}",
             match (&channel.mode, &channel.schedule) {
                 (crate::config::ChannelMode::Live, _) =>
                     "live (new stories as they arrive)".to_string(),

@@ -7,10 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context;
 use jiff::Timestamp;
 
-use crate::config::Config;
-use crate::daemon::{self, RunOptions, SystemClock};
-use crate::digest::TerminalSink;
+use crate::config::{Config, DISCORD_API_BASE};
+use crate::daemon::{self, Backoff, RunOptions, SystemClock};
+use crate::digest::{self, TerminalSink};
+use crate::discord::route::{RoutedSink, Routes};
+use crate::discord::sink::DiscordSink;
+use crate::discord::webhook::WebhookClient;
 use crate::pipeline::{Desk, PollOutcome};
+use crate::shutdown::Shutdown;
 use crate::store::FeedRow;
 
 #[derive(Debug, clap::Args)]
@@ -86,44 +90,64 @@ fn progress(total: usize) -> impl Fn(&FeedRow, &PollOutcome) + Sync {
 }
 
 pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
-    let token_env = config.discord.token_env.clone();
-    let token = std::env::var(&token_env)
+    // Handlers first: a stop that comes while the store opens ends the program cleanly.
+    let shutdown = Shutdown::on_signals();
+    let token = std::env::var(&config.discord.token_env)
         .ok()
         .filter(|t| !t.trim().is_empty());
-    let desk = open_desk(config)?;
+    let Some(desk) = open_desk_when_ready(config, &shutdown).await? else {
+        return Ok(());
+    };
     let total = desk.store().active_feeds()?.len();
     let options = RunOptions {
         once: args.once,
         dry_run: args.dry_run,
+        ..RunOptions::default()
     };
+    let routes = if args.dry_run {
+        Routes::all_terminal(&desk.config)
+    } else {
+        Routes::from_config(&desk.config, token.is_some(), |var| std::env::var(var).ok())
+    };
+    for line in routes.describe() {
+        eprintln!("{line}");
+    }
+    let base = desk.config.discord.api_base.clone();
     match token {
         Some(token) if !args.dry_run => {
             // One HTTP stack for feeds and Discord: serenity gets the fetcher's client.
-            let http = serenity::all::HttpBuilder::new(&token)
-                .client(desk.fetcher().client())
-                .build();
+            let mut http = serenity::all::HttpBuilder::new(&token).client(desk.fetcher().client());
+            if base.trim_end_matches('/') != DISCORD_API_BASE {
+                // serenity sends through a proxy only with its own rate limiter off; 429s are
+                // then waited out by the sink's retries.
+                http = http.proxy(base).ratelimiter_disabled(true);
+            }
             crate::discord::bot::run(
                 desk,
-                http,
+                http.build(),
+                routes,
                 &SystemClock,
                 options,
                 &progress(total),
-                daemon::shutdown_signal(),
+                shutdown,
             )
             .await
         }
         _ => {
-            if !args.dry_run {
-                eprintln!("no Discord token in ${token_env}: digests are printed here instead");
-            }
-            let sink = TerminalSink::new(std::io::stdout(), false).with_forums(forums(&desk));
+            let discord = routes.use_discord().then(|| {
+                let webhooks = WebhookClient::new(desk.fetcher().client(), &base);
+                DiscordSink::new(None, webhooks, Arc::clone(&desk), routes.discord_targets())
+            });
+            let terminal = TerminalSink::new(std::io::stdout(), false)
+                .with_forums(digest::forum_channels(&desk.config));
+            let sink = RoutedSink::new(routes, terminal, discord);
             daemon::run(
                 desk,
                 &sink,
                 &SystemClock,
                 options,
                 &progress(total),
-                daemon::shutdown_signal(),
+                shutdown,
             )
             .await?;
             Ok(())
@@ -131,27 +155,47 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Names of the channels configured as forums (the terminal shows the post each digest opens).
-fn forums(desk: &Desk) -> Vec<String> {
-    desk.config
-        .channels
-        .iter()
-        .filter(|c| c.forum)
-        .map(|c| c.name.get_ref().clone())
-        .collect()
+/// Opens the store as its writer, waiting out faults that pass (a full disk, a busy database)
+/// until it opens or a stop is requested (then None).
+async fn open_desk_when_ready(
+    config: Config,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<Arc<Desk>>> {
+    let path = config.storage_path();
+    let mut backoff = Backoff::new(RunOptions::default().fault_backoff);
+    loop {
+        match Desk::open(config.clone(), Timestamp::now()) {
+            Ok(desk) => return Ok(Some(Arc::new(desk))),
+            Err(e) if e.is_transient() => {
+                let wait = backoff.next_wait();
+                let words = match &e {
+                    crate::pipeline::PipelineError::Store(store) => store.in_words(&path),
+                    other => other.to_string(),
+                };
+                tracing::error!(
+                    "cannot open the store yet: {words}; retrying in {}s",
+                    wait.as_secs()
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.fired() => return Ok(None),
+                }
+            }
+            Err(e) => {
+                return Err(anyhow::Error::from(e))
+                    .with_context(|| format!("cannot open the store {}", path.display()));
+            }
+        }
+    }
 }
 
 pub async fn poll(config: Config, args: &PollArgs) -> anyhow::Result<()> {
     let desk = open_desk(config)?;
     let now = Timestamp::now();
-    let feeds = desk.store().active_feeds()?;
-    let total = feeds.len();
-    let report = progress(total);
+    let report = progress(desk.store().active_feeds()?.len());
     if args.all {
-        for feed in &feeds {
-            let outcome = desk.poll_feed(feed, now).await?;
-            report(feed, &outcome);
-        }
+        let feeds = desk.store().active_feeds()?;
+        desk.poll_feeds(feeds, now, &report).await?;
     } else {
         desk.poll_due(now, &report).await?;
     }
@@ -173,7 +217,7 @@ pub async fn digest(config: Config, args: &DigestArgs) -> anyhow::Result<()> {
         open_desk(config)?
     };
     let sink = TerminalSink::new(std::io::stdout(), args.format == Format::Json)
-        .with_forums(forums(&desk));
+        .with_forums(digest::forum_channels(&desk.config));
     let now = Timestamp::now();
     for channel in &desk.config.channels {
         if args

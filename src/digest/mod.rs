@@ -276,6 +276,16 @@ fn first_sentence(text: &str) -> String {
     render::truncate_words(&text[..end], 160)
 }
 
+/// Names of the channels configured as forums (the terminal shows the post each digest opens).
+pub fn forum_channels(config: &Config) -> Vec<String> {
+    config
+        .channels
+        .iter()
+        .filter(|c| c.forum)
+        .map(|c| c.name.get_ref().clone())
+        .collect()
+}
+
 /// Whether a channel's schedule has a slot due: the first slot after its last digest (or after
 /// `first_seen` when it never had one) has passed. A daemon that was down for several slots
 /// sends one digest, not one per missed slot.

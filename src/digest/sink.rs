@@ -29,6 +29,13 @@ pub trait Sink: Send + Sync {
         &self,
         digest: &Digest,
     ) -> impl std::future::Future<Output = Result<(), SinkError>> + Send;
+
+    /// Why `channel`'s digests cannot go anywhere now (e.g. a Discord channel without a bot
+    /// token), or None when they can. Such a channel's stories stay queued: nothing is
+    /// composed or recorded for it.
+    fn unreachable(&self, _channel: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Prints each message as it would be posted, separated by a rule naming the channel (and, for

@@ -15,9 +15,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serenity::all::{
     ChannelId, CreateAllowedMentions, CreateEmbed, CreateEmbedFooter, CreateForumPost,
-    CreateMessage, ExecuteWebhook, Http, HttpError, Nonce, WebhookId,
+    CreateMessage, ExecuteWebhook, Http, HttpError, Nonce,
 };
 
+use super::webhook::WebhookClient;
 use crate::digest::layout::{self, PostEmbed, PostMessage};
 use crate::digest::{Digest, Sink, SinkError};
 use crate::pipeline::Desk;
@@ -40,11 +41,17 @@ pub enum Target {
     },
 }
 
+/// Channel and forum targets without a bot client (routing keeps them from getting here).
+const NO_BOT: serenity::Error =
+    serenity::Error::Other("posting to a Discord channel needs the bot token");
+
 /// Retries of one message on server errors before the digest is left for a later attempt.
 const SERVER_ERROR_RETRIES: u32 = 3;
 
 pub struct DiscordSink {
-    http: Arc<Http>,
+    /// The bot's client, for channel and forum targets; None without a bot token.
+    http: Option<Arc<Http>>,
+    webhooks: WebhookClient,
     desk: Arc<Desk>,
     targets: HashMap<String, Target>,
     /// First wait after a 5xx; doubles per retry.
@@ -52,13 +59,23 @@ pub struct DiscordSink {
 }
 
 impl DiscordSink {
-    pub fn new(http: Arc<Http>, desk: Arc<Desk>, targets: HashMap<String, Target>) -> DiscordSink {
+    pub fn new(
+        http: Option<Arc<Http>>,
+        webhooks: WebhookClient,
+        desk: Arc<Desk>,
+        targets: HashMap<String, Target>,
+    ) -> DiscordSink {
         DiscordSink {
             http,
+            webhooks,
             desk,
             targets,
             backoff: Duration::from_secs(2),
         }
+    }
+
+    fn bot(&self) -> Option<&Http> {
+        self.http.as_deref()
     }
 
     /// Shorter waits between retries (tests).
@@ -84,14 +101,17 @@ impl DiscordSink {
                     .nonce(Nonce::String(nonce.to_string()))
                     .enforce_nonce(true);
                 let sent = ChannelId::new(*id)
-                    .send_message(&self.http, builder)
+                    .send_message(self.bot().ok_or(NO_BOT)?, builder)
                     .await?;
                 Ok(sent.id.to_string())
             }
             // A forum post takes no nonce; its starter message has the thread's id.
             Destination::NewForumPost { forum, name } => {
                 let post = ChannelId::new(*forum)
-                    .create_forum_post(&self.http, CreateForumPost::new(name.clone(), builder))
+                    .create_forum_post(
+                        self.bot().ok_or(NO_BOT)?,
+                        CreateForumPost::new(name.clone(), builder),
+                    )
                     .await?;
                 Ok(post.id.to_string())
             }
@@ -108,12 +128,8 @@ impl DiscordSink {
                 if let Some(name) = new_post {
                     builder = builder.thread_name(name.clone());
                 }
-                let thread = thread.map(ChannelId::new);
-                let sent = self
-                    .http
-                    .execute_webhook(WebhookId::new(*id), thread, token, true, vec![], &builder)
-                    .await?;
-                Ok(sent.map(|m| m.id.to_string()).unwrap_or_default())
+                let sent = self.webhooks.execute(*id, token, *thread, &builder).await?;
+                Ok(sent.id.to_string())
             }
         }
     }
@@ -185,6 +201,9 @@ pub fn classify(error: &serenity::Error) -> Failure {
             "the channel takes no messages; if it is a forum, set forum = true for it ({what})"
         )),
         (403, _) | (404, _) => Failure::Pause(what),
+        // A 429 reaches here only when no rate limiter waited it out (a proxy base URL, or a
+        // wait too long to sit through): back off like a server error.
+        (429, _) => Failure::Retry(what),
         (s, _) if s >= 500 => Failure::Retry(what),
         _ => Failure::Later(what),
     }

@@ -148,6 +148,24 @@ impl Store {
         Ok(opt_ts(secs))
     }
 
+    /// Earliest next poll time among active feeds other than `except` (feeds being polled now,
+    /// whose stored time has passed).
+    pub fn next_poll_at_except(&self, except: &[FeedId]) -> Result<Option<Timestamp>> {
+        let list = except
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let secs: Option<i64> = self.conn.query_row(
+            &format!(
+                "SELECT MIN(next_fetch_at) FROM feeds WHERE active = 1 AND id NOT IN ({list})"
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(opt_ts(secs))
+    }
+
     /// Records the outcome of one poll: health, validators and the next poll time.
     pub fn record_poll(
         &mut self,

@@ -28,6 +28,8 @@ pub struct ItemRow {
     pub summary: Option<String>,
     pub story_id: Option<StoryId>,
     pub processed: Option<Timestamp>,
+    /// Failed processing attempts so far.
+    pub failures: u32,
 }
 
 /// Result of storing one fetched feed document.
@@ -54,7 +56,7 @@ pub struct SearchHit {
 }
 
 const ITEM_COLUMNS: &str = "id, feed_id, key, url, title, author, outlet, published_at, first_seen_at, \
-     feed_text, content_html, announce, text, text_source, summary, story_id, processed_at";
+     feed_text, content_html, announce, text, text_source, summary, story_id, processed_at, failures";
 
 fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
     Ok(ItemRow {
@@ -75,15 +77,13 @@ fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
         summary: r.get(14)?,
         story_id: r.get(15)?,
         processed: opt_ts(r.get(16)?),
+        failures: r.get(17)?,
     })
 }
 
 impl Store {
     /// Stores the entries of one fetched document and the poll's outcome in one transaction, so
     /// the feed's body hash and validators only advance once its items are safely stored.
-    /// Entries already known (same key, or same canonical URL in the same feed) are skipped: an
-    /// edited title or date never announces an item twice. `announce` decides, per new entry,
-    /// whether it may appear in digests.
     #[allow(clippy::too_many_arguments)]
     pub fn store_fetched(
         &mut self,
@@ -94,6 +94,25 @@ impl Store {
         record: PollRecord<'_>,
         health: &FeedHealth,
         next: Timestamp,
+        now: Timestamp,
+    ) -> Result<NewItems> {
+        self.atomically(|store| {
+            let out = store.store_entries(feed_id, outlet, entries, announce, now)?;
+            record_poll_in(&store.conn, feed_id, record, health, next, now)?;
+            Ok(out)
+        })
+    }
+
+    /// Stores the entries a feed has not been seen with, in one transaction. Entries already
+    /// known (same key, or same canonical URL in the same feed) are skipped: an edited title or
+    /// date never announces an item twice. `announce` decides, per new entry, whether it may
+    /// appear in digests.
+    pub fn store_entries(
+        &mut self,
+        feed_id: FeedId,
+        outlet: &str,
+        entries: &[Entry],
+        announce: &dyn Fn(&Entry) -> bool,
         now: Timestamp,
     ) -> Result<NewItems> {
         let tx = self.conn.savepoint()?;
@@ -136,7 +155,6 @@ impl Store {
                 out.announced += usize::from(announced);
             }
         }
-        record_poll_in(&tx, feed_id, record, health, next, now)?;
         tx.commit()?;
         Ok(out)
     }
@@ -154,14 +172,41 @@ impl Store {
         Ok(self.conn.query_row(&sql, [url], item_from_row).optional()?)
     }
 
-    /// Items stored but not processed yet, oldest first.
-    pub fn pending_items(&self, limit: usize) -> Result<Vec<ItemRow>> {
+    /// Items stored but not processed yet, oldest first: those whose processing failed wait
+    /// for their retry time, and those that failed `max_failures` times are left out.
+    pub fn pending_items(
+        &self,
+        limit: usize,
+        max_failures: u32,
+        now: Timestamp,
+    ) -> Result<Vec<ItemRow>> {
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE processed_at IS NULL ORDER BY published_at, id LIMIT ?1"
+            "SELECT {ITEM_COLUMNS} FROM items
+             WHERE processed_at IS NULL AND failures < ?2 AND (retry_at IS NULL OR retry_at <= ?3)
+             ORDER BY published_at, id LIMIT ?1"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([limit as i64], item_from_row)?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![limit as i64, max_failures, ts_to_sql(now)],
+            item_from_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records that processing an item failed; it is tried again from `retry_at`. Returns how
+    /// many times it has failed.
+    pub fn record_item_failure(
+        &mut self,
+        id: ItemId,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "UPDATE items SET failures = failures + 1, last_failure = ?2, retry_at = ?3
+             WHERE id = ?1 RETURNING failures",
+            params![id, error, ts_to_sql(retry_at)],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn items_of_story(&self, story: StoryId) -> Result<Vec<ItemRow>> {

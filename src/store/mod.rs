@@ -69,6 +69,45 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
 }
 
+impl StoreError {
+    /// A fault that passes by itself: a full disk, a busy or locked database, an I/O error.
+    /// The daemon waits these out instead of stopping; nothing is lost meanwhile because every
+    /// write is a transaction that either landed or did not.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        let sqlite = match self {
+            StoreError::Sqlite(e) | StoreError::Open { source: e, .. } => e,
+            StoreError::Migration { source, .. } => source,
+            StoreError::LockFile { .. } => return true,
+            _ => return false,
+        };
+        matches!(
+            sqlite.sqlite_error_code(),
+            Some(DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | OutOfMemory)
+        )
+    }
+
+    /// The fault in words, naming the database file: what an operator reads in the log.
+    pub fn in_words(&self, database: &Path) -> String {
+        use rusqlite::ErrorCode::*;
+        let sqlite = match self {
+            StoreError::Sqlite(e) | StoreError::Open { source: e, .. } => Some(e),
+            StoreError::Migration { source, .. } => Some(source),
+            _ => None,
+        };
+        let at = database.display();
+        match sqlite.and_then(|e| e.sqlite_error_code()) {
+            Some(DiskFull) => format!("disk full at {at} (or its size limit reached): {self}"),
+            Some(SystemIoFailure) => {
+                format!("disk I/O error at {at} (a full disk often shows as this): {self}")
+            }
+            Some(DatabaseBusy | DatabaseLocked) => format!("database busy at {at}: {self}"),
+            Some(OutOfMemory) => format!("out of memory working on {at}: {self}"),
+            _ => format!("{self} ({at})"),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 pub struct Store {

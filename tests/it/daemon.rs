@@ -191,9 +191,9 @@ async fn the_loop_sends_a_due_digest_once_and_stops_on_shutdown() {
         &clock,
         RunOptions::default(),
         &|_, _| {},
-        async {
+        newsdesk::shutdown::Shutdown::when(async {
             let _ = stopped.await;
-        },
+        }),
     );
     let (result, ()) = tokio::join!(run, watcher);
     result.unwrap();

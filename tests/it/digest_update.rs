@@ -317,8 +317,13 @@ async fn an_update_reaches_discord_once_even_after_a_failed_post() {
     let fake = FakeDiscord::start().await;
     let desk = posted_then_covered(&fx, "updates = true\n").await;
     let targets = HashMap::from([("all".to_string(), Target::Channel(CHANNEL_ID))]);
-    let sink = DiscordSink::new(Arc::new(fake.http()), Arc::clone(&desk), targets)
-        .with_backoff(Duration::from_millis(20));
+    let sink = DiscordSink::new(
+        Some(Arc::new(fake.http())),
+        fake.webhooks(),
+        Arc::clone(&desk),
+        targets,
+    )
+    .with_backoff(Duration::from_millis(20));
     let channel = &desk.config.channels[0];
     // Discord is down for the first try and its three retries: the update stays queued.
     fake.fail(

@@ -7,6 +7,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use newsdesk::daemon::{Clock, RunOptions};
 use newsdesk::discord::bot;
+use newsdesk::discord::route::Routes;
+use newsdesk::shutdown::Shutdown;
 
 use crate::pipeline::{Fixture, at, rss};
 use crate::support::discord::{CHANNEL_ID, FakeDiscord, InteractionFixture};
@@ -77,12 +79,13 @@ async fn the_bot_answers_commands_and_posts_its_scheduled_digest() {
     let run = bot::run(
         Arc::clone(&desk),
         fake.http(),
+        Routes::from_config(&desk.config, true, |_| None),
         &clock,
         RunOptions::default(),
         &|_, _| {},
-        async {
+        Shutdown::when(async {
             let _ = stopped.await;
-        },
+        }),
     );
     let (result, callback) = tokio::join!(run, driver);
     result.unwrap();

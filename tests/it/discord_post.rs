@@ -54,8 +54,13 @@ fn sink(fake: &FakeDiscord, desk: &Arc<Desk>) -> DiscordSink {
 /// A sink posting the "all" channel to `target`, with short retry waits.
 fn sink_to(fake: &FakeDiscord, desk: &Arc<Desk>, target: Target) -> DiscordSink {
     let targets = HashMap::from([("all".to_string(), target)]);
-    DiscordSink::new(Arc::new(fake.http()), Arc::clone(desk), targets)
-        .with_backoff(Duration::from_millis(20))
+    DiscordSink::new(
+        Some(Arc::new(fake.http())),
+        fake.webhooks(),
+        Arc::clone(desk),
+        targets,
+    )
+    .with_backoff(Duration::from_millis(20))
 }
 
 /// Delivers the "all" channel's digest at 13:00 through `sink`; the number of entries shown.

@@ -64,12 +64,55 @@ async fn an_item_interrupted_after_grouping_gets_one_story_on_retry() {
 
     conn.execute_batch("DROP TRIGGER fail_finish")
         .expect("drop trigger");
-    desk.process_pending(now).await.expect("processing resumes");
+    // A failed item is retried later, not at once.
+    assert_eq!(desk.process_pending(now).await.expect("nothing due yet"), 0);
+    let later = at("2026-11-20T12:06:00Z");
+    desk.process_pending(later)
+        .await
+        .expect("processing resumes");
     assert_eq!(story_count(&db), 2, "one story per item");
     let digest =
-        newsdesk::digest::compose(&desk.store(), &desk.config, &desk.config.channels[0], now)
+        newsdesk::digest::compose(&desk.store(), &desk.config, &desk.config.channels[0], later)
             .expect("compose");
     assert_eq!(digest.stories.len(), 2);
+}
+
+/// An item that fails every time is tried three times, spaced out, then set aside; the items
+/// behind it are processed meanwhile.
+#[tokio::test]
+async fn an_item_that_always_fails_is_set_aside_and_holds_up_nothing() {
+    let fx = Fixture::new().await;
+    fx.server.route("/f.xml", Resp::ok(two_items()));
+    let mut config = fx.config(&[("F", "/f.xml")], "");
+    config.polling.announce_first_fetch = true;
+    let db = config.storage_path();
+    let now: Timestamp = at("2026-11-20T12:00:00Z");
+    let desk = fx.desk(config, now);
+    let conn = rusqlite::Connection::open(&db).expect("second connection");
+    conn.execute_batch(
+        "CREATE TRIGGER poison BEFORE UPDATE OF processed_at ON items WHEN NEW.title LIKE 'Norland%'
+         BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    )
+    .expect("trigger");
+    daemon::poll_and_process(&desk, now, &|_, _| {})
+        .await
+        .expect("a failing item is no error for the cycle");
+    assert_eq!(story_count(&db), 1, "the other item went through");
+    let mut clock = now;
+    for _ in 0..5 {
+        clock += jiff::SignedDuration::from_hours(1);
+        desk.process_pending(clock).await.expect("retries");
+    }
+    let (failures, processed): (i64, Option<i64>) = conn
+        .query_row(
+            "SELECT failures, processed_at FROM items WHERE title LIKE 'Norland%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the item is kept");
+    assert_eq!(failures, 3);
+    assert_eq!(processed, None);
+    assert_eq!(story_count(&db), 1);
 }
 
 /// While a daemon runs, a second writer refuses at once and names it; readers keep working.

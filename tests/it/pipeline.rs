@@ -32,8 +32,9 @@ impl Fixture {
             "[storage]\npath = \"desk.db\"\n[polling]\nmax_item_age = \"off\"\ntimeout = \"2s\"\nfull_text_min_chars = 200\n",
         );
         for (name, path) in feeds {
+            // Test pages live on 127.0.0.1: these feeds are the operator's own, opted in.
             text.push_str(&format!(
-                "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n",
+                "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\nallow_private = true\n",
                 self.server.url(path)
             ));
         }
@@ -437,6 +438,7 @@ async fn run_once_dry_run_prints_without_recording() {
     let options = RunOptions {
         once: true,
         dry_run: true,
+        ..RunOptions::default()
     };
     struct Fixed(Timestamp);
     impl daemon::Clock for Fixed {
@@ -450,7 +452,7 @@ async fn run_once_dry_run_prints_without_recording() {
         &Fixed(at("2026-11-21T12:00:00Z")),
         options,
         &|_, _| {},
-        std::future::pending(),
+        newsdesk::shutdown::Shutdown::never(),
     )
     .await
     .unwrap();

@@ -329,6 +329,11 @@ impl FakeDiscord {
     }
 
     /// A serenity `Http` talking to this fake, with serenity's rate limiter on.
+    /// The webhook client the bot uses, talking to this fake.
+    pub fn webhooks(&self) -> newsdesk::discord::webhook::WebhookClient {
+        newsdesk::discord::webhook::WebhookClient::new(self.reqwest_client(), "https://discord.com")
+    }
+
     pub fn http(&self) -> Http {
         self.http_builder().build()
     }

@@ -1,0 +1,309 @@
+//! The daemon's three loops (see the module above): poller, processor, deliverer. They run in one
+//! task, side by side, and talk through two wake-ups: the poller wakes the processor when a feed
+//! brought new items, the processor wakes the deliverer when new stories are ready.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use super::{Backoff, Clock, MAX_SLEEP, RunOptions, deliver, describe_fault, retry_pending};
+use crate::digest::{self, Sink};
+use crate::pipeline::{Desk, PipelineError, PollOutcome};
+use crate::shutdown::{Shutdown, Trigger};
+use crate::store::{FeedId, FeedRow};
+
+/// Items processed between two looks at the rest of the world.
+const PROCESS_BATCH: usize = 16;
+/// How often the search index is merged (also once at start).
+const MAINTENANCE_EVERY: SignedDuration = SignedDuration::from_hours(24);
+/// The first digests wait this much longer than one feed's timeout for the feeds due at start
+/// to be polled and processed, so a catch-up digest after downtime carries fresh news.
+const WARM_UP_MARGIN: Duration = Duration::from_secs(30);
+
+pub(super) struct Loops<'a, S: Sink> {
+    desk: &'a Arc<Desk>,
+    sink: &'a S,
+    clock: &'a dyn Clock,
+    options: RunOptions,
+    on_feed: &'a (dyn Fn(&FeedRow, &PollOutcome) + Sync),
+    shutdown: Shutdown,
+    /// Fired by a loop that meets an error the desk cannot work past (a refused token).
+    stop_all: Trigger,
+    stop_all_view: Shutdown,
+    new_items: Notify,
+    new_stories: Notify,
+    /// Set once the feeds due at start were polled, then once their items were processed.
+    first_round_polled: watch::Sender<bool>,
+    caught_up: watch::Sender<bool>,
+    started: Timestamp,
+}
+
+impl<'a, S: Sink> Loops<'a, S> {
+    pub(super) fn new(
+        desk: &'a Arc<Desk>,
+        sink: &'a S,
+        clock: &'a dyn Clock,
+        options: RunOptions,
+        on_feed: &'a (dyn Fn(&FeedRow, &PollOutcome) + Sync),
+        shutdown: Shutdown,
+    ) -> Loops<'a, S> {
+        let (stop_all, stop_all_view) = Shutdown::new();
+        Loops {
+            desk,
+            sink,
+            clock,
+            options,
+            on_feed,
+            shutdown,
+            stop_all,
+            stop_all_view,
+            new_items: Notify::new(),
+            new_stories: Notify::new(),
+            first_round_polled: watch::channel(false).0,
+            caught_up: watch::channel(false).0,
+            started: clock.now(),
+        }
+    }
+
+    pub(super) async fn run(self) -> Result<(), PipelineError> {
+        let (polled, processed, delivered) =
+            tokio::join!(self.poller(), self.processor(), self.deliverer());
+        polled.and(processed).and(delivered)
+    }
+
+    fn stopping(&self) -> bool {
+        self.shutdown.is_fired() || self.stop_all_view.is_fired()
+    }
+
+    /// Sleeps `wait`, or less if a stop comes or `wake` is notified.
+    async fn pause(&self, wait: Duration, wake: Option<&Notify>) {
+        let woken = async {
+            match wake {
+                Some(notify) => notify.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = woken => {}
+            _ = self.shutdown.fired() => {}
+            _ = self.stop_all_view.fired() => {}
+        }
+    }
+
+    /// Logs a fault in words and waits it out; a refused token stops every loop instead.
+    async fn fault(
+        &self,
+        during: &str,
+        error: PipelineError,
+        backoff: &mut Backoff,
+    ) -> Result<(), PipelineError> {
+        if matches!(error, PipelineError::Unauthorized(_)) {
+            self.stop_all.fire();
+            return Err(error);
+        }
+        let wait = backoff.next_wait();
+        tracing::error!(
+            "{during}: {}; nothing is lost, retrying in {}s",
+            describe_fault(self.desk, &error),
+            wait.as_secs_f64()
+        );
+        self.pause(wait, None).await;
+        Ok(())
+    }
+
+    async fn poller(&self) -> Result<(), PipelineError> {
+        let limit = self.desk.config.polling.concurrency.max(1);
+        let mut backoff = Backoff::new(self.options.fault_backoff);
+        let mut in_flight: HashSet<FeedId> = HashSet::new();
+        let mut tasks: JoinSet<(FeedRow, Result<PollOutcome, PipelineError>)> = JoinSet::new();
+        // The feeds due at start, until all of them have been polled once.
+        let mut first_round: Option<HashSet<FeedId>> = None;
+        while !self.stopping() {
+            let now = self.clock.now();
+            // Bound first: a guard in the match head would be held through the backoff.
+            let due = self.desk.store().due_feeds(now);
+            let due = match due {
+                Ok(due) => due,
+                Err(e) => {
+                    self.fault("looking for due feeds", e.into(), &mut backoff)
+                        .await?;
+                    continue;
+                }
+            };
+            let round =
+                first_round.get_or_insert_with(|| due.iter().map(|f| f.id).collect::<HashSet<_>>());
+            for feed in due {
+                if tasks.len() >= limit {
+                    break;
+                }
+                if in_flight.insert(feed.id) {
+                    let desk = Arc::clone(self.desk);
+                    tasks.spawn(async move {
+                        let outcome = desk.poll_feed(&feed, now).await;
+                        (feed, outcome)
+                    });
+                }
+            }
+            if round.is_empty() {
+                self.first_round_polled.send_replace(true);
+            }
+            let wait = if tasks.len() >= limit {
+                MAX_SLEEP
+            } else {
+                let except: Vec<FeedId> = in_flight.iter().copied().collect();
+                let next = self.desk.store().next_poll_at_except(&except);
+                match next {
+                    Ok(next) => until(next, now),
+                    Err(e) => {
+                        self.fault("planning the next poll", e.into(), &mut backoff)
+                            .await?;
+                        continue;
+                    }
+                }
+            };
+            let finished = tokio::select! {
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => joined.ok(),
+                _ = tokio::time::sleep(wait) => None,
+                _ = self.shutdown.fired() => None,
+                _ = self.stop_all_view.fired() => None,
+            };
+            let Some((feed, outcome)) = finished else {
+                continue;
+            };
+            in_flight.remove(&feed.id);
+            round.remove(&feed.id);
+            match outcome {
+                Ok(outcome) => {
+                    backoff.reset();
+                    (self.on_feed)(&feed, &outcome);
+                    if matches!(outcome, PollOutcome::Updated { new, .. } if new > 0) {
+                        self.new_items.notify_one();
+                    }
+                }
+                Err(e) => {
+                    let during = format!("polling {:?}", feed.name);
+                    self.fault(&during, e, &mut backoff).await?;
+                }
+            }
+        }
+        // Polls in flight finish within the grace period (the caller cuts them off after it).
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    async fn processor(&self) -> Result<(), PipelineError> {
+        let mut backoff = Backoff::new(self.options.fault_backoff);
+        let mut maintained: Option<Timestamp> = None;
+        let mut polled = self.first_round_polled.subscribe();
+        while !self.stopping() {
+            let now = self.clock.now();
+            if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
+                if let Err(e) = maintain(self.desk) {
+                    self.fault("merging the search index", e, &mut backoff)
+                        .await?;
+                    continue;
+                }
+                maintained = Some(now);
+            }
+            let first_round_done = *polled.borrow_and_update();
+            match self.desk.process_batch(PROCESS_BATCH, now).await {
+                Ok(0) => {
+                    backoff.reset();
+                    if first_round_done {
+                        self.caught_up.send_replace(true);
+                    }
+                    tokio::select! {
+                        _ = self.pause(MAX_SLEEP, Some(&self.new_items)) => {}
+                        _ = polled.changed(), if !first_round_done => {}
+                    }
+                }
+                Ok(n) => {
+                    backoff.reset();
+                    if n < PROCESS_BATCH {
+                        self.new_stories.notify_one();
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => self.fault("processing new items", e, &mut backoff).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliverer(&self) -> Result<(), PipelineError> {
+        let mut backoff = Backoff::new(self.options.fault_backoff);
+        let warm_up = self.desk.config.polling.timeout.get() + WARM_UP_MARGIN;
+        let mut caught_up = self.caught_up.subscribe();
+        tokio::select! {
+            _ = caught_up.wait_for(|done| *done) => {}
+            _ = tokio::time::sleep(warm_up) => {
+                tracing::info!("first digests go out before the first poll round is processed");
+            }
+            _ = self.shutdown.fired() => {}
+            _ = self.stop_all_view.fired() => {}
+        }
+        while !self.stopping() {
+            match self.deliver_due().await {
+                Ok(wait) => {
+                    backoff.reset();
+                    self.pause(wait, Some(&self.new_stories)).await;
+                }
+                Err(e) => self.fault("delivering digests", e, &mut backoff).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries pending digests and sends every due channel's digest; returns the time until
+    /// the next slot.
+    async fn deliver_due(&self) -> Result<Duration, PipelineError> {
+        let desk = self.desk;
+        if !self.options.dry_run {
+            retry_pending(desk, self.sink, self.clock.now()).await?;
+        }
+        let mut wait = MAX_SLEEP;
+        for channel in &desk.config.channels {
+            if self.stopping() {
+                break;
+            }
+            let name = channel.name.get_ref();
+            let last = desk.store().channel_state(name)?.last_digest_at;
+            let now = self.clock.now();
+            let mut from = last.unwrap_or(self.started);
+            if digest::is_due(channel, last, self.started, now) {
+                deliver(desk, channel, self.sink, now, self.options.dry_run).await?;
+                from = now;
+            }
+            if let Some(until) = digest::until_next(channel, from, now) {
+                wait = wait.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
+            }
+        }
+        Ok(wait.max(Duration::from_millis(200)))
+    }
+}
+
+/// Time from `now` until `next`, at most [`MAX_SLEEP`] (and [`MAX_SLEEP`] when nothing is due).
+fn until(next: Option<Timestamp>, now: Timestamp) -> Duration {
+    next.map_or(MAX_SLEEP, |at| {
+        Duration::try_from(at.duration_since(now))
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SLEEP)
+    })
+}
+
+/// Merges the full-text index, which grouping and Related query for every new item: left
+/// alone, it grows a stack of segments that each look-up visits.
+fn maintain(desk: &Desk) -> Result<(), PipelineError> {
+    let started = std::time::Instant::now();
+    desk.store().optimize_search_index()?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "search index merged"
+    );
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Executing a Discord webhook. A webhook's URL carries its own secret, so no bot token is
+//! needed, and none may be sent: serenity's client always adds `Authorization: Bot <token>`,
+//! which Discord refuses when the token is empty or wrong. This sends serenity's own
+//! [`ExecuteWebhook`] body with the program's one HTTP client, and turns Discord's answers into
+//! serenity's error type so one classifier ([`super::sink::classify`]) reads them all.
+
+use std::time::Duration;
+
+use serenity::all::{ExecuteWebhook, Message};
+use serenity::http::{ErrorResponse, HttpError};
+
+/// Waits for a 429 this long at most (longer ones are left to a later attempt).
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+/// 429s waited out per request before giving up for now.
+const RATE_LIMIT_RETRIES: u32 = 3;
+
+/// Discord's API version in every route.
+const API_PATH: &str = "/api/v10";
+
+#[derive(Clone)]
+pub struct WebhookClient {
+    client: reqwest::Client,
+    /// Scheme and host, e.g. `https://discord.com` (or an HTTP proxy in front of Discord).
+    api_base: String,
+}
+
+impl WebhookClient {
+    pub fn new(client: reqwest::Client, api_base: &str) -> WebhookClient {
+        WebhookClient {
+            client,
+            api_base: api_base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Posts `body` through webhook `id`/`token` (into `thread` when given) and returns the
+    /// message Discord created.
+    pub async fn execute(
+        &self,
+        id: u64,
+        token: &str,
+        thread: Option<u64>,
+        body: &ExecuteWebhook,
+    ) -> Result<Message, serenity::Error> {
+        let mut url = format!(
+            "{}{API_PATH}/webhooks/{id}/{token}?wait=true",
+            self.api_base
+        );
+        if let Some(thread) = thread {
+            url.push_str(&format!("&thread_id={thread}"));
+        }
+        let json = serde_json::to_vec(body)?;
+        let mut waited = 0;
+        loop {
+            let response = self
+                .client
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(json.clone())
+                .send()
+                .await
+                .map_err(|e| serenity::Error::Http(HttpError::Request(e)))?;
+            let status = response.status();
+            if status.is_success() {
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|e| serenity::Error::Http(HttpError::Request(e)))?;
+                return Ok(serde_json::from_slice(&bytes)?);
+            }
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS && waited < RATE_LIMIT_RETRIES {
+                // Retry-After is in whole seconds; X-RateLimit-Reset-After is precise.
+                let wait = ["x-ratelimit-reset-after", "retry-after"]
+                    .iter()
+                    .find_map(|name| {
+                        response
+                            .headers()
+                            .get(*name)?
+                            .to_str()
+                            .ok()?
+                            .parse::<f64>()
+                            .ok()
+                    })
+                    .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+                    .unwrap_or(Duration::from_secs(1));
+                if wait <= MAX_RATE_LIMIT_WAIT {
+                    tracing::info!(wait_s = wait.as_secs_f64(), "webhook rate limited; waiting");
+                    tokio::time::sleep(wait).await;
+                    waited += 1;
+                    continue;
+                }
+            }
+            // Only the status and Discord's code and message are ever shown: the URL in this
+            // error holds the webhook's secret.
+            let error = ErrorResponse::from_response(response, reqwest::Method::POST).await;
+            return Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(error)));
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Polling: fetch a feed (conditionally), decode and parse it, store the entries it has not
+//! seen, and record the feed's health and next poll time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sha2::{Digest as _, Sha256};
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::{Desk, PipelineError};
+use crate::fetch::schedule::{self, FeedStatus};
+use crate::fetch::{FetchOutcome, Fetcher};
+use crate::model::Entry;
+use crate::parse;
+use crate::store::{FeedRow, NewItems, PollRecord};
+
+/// Entries stored per transaction: a feed with 100,000 entries must not hold the store for
+/// seconds while digests wait.
+const STORE_CHUNK: usize = 500;
+
+/// What one poll of one feed did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// 304, or the same bytes as last time: nothing parsed.
+    Unchanged,
+    /// Parsed and stored: `new` items, of which `announced` may appear in digests.
+    Updated {
+        new: usize,
+        announced: usize,
+    },
+    Failed {
+        error: String,
+        status: FeedStatus,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollSummary {
+    pub feeds: usize,
+    pub unchanged: usize,
+    pub updated: usize,
+    pub failed: usize,
+    pub new_items: usize,
+    pub announced: usize,
+}
+
+impl PollSummary {
+    fn add(&mut self, outcome: &PollOutcome) {
+        self.feeds += 1;
+        match outcome {
+            PollOutcome::Unchanged => self.unchanged += 1,
+            PollOutcome::Updated { new, announced } => {
+                self.updated += 1;
+                self.new_items += new;
+                self.announced += announced;
+            }
+            PollOutcome::Failed { .. } => self.failed += 1,
+        }
+    }
+}
+
+impl Desk {
+    /// Polls every due feed, `polling.concurrency` at a time. `on_done` is called after each
+    /// feed (progress display).
+    pub async fn poll_due(
+        self: &Arc<Self>,
+        now: Timestamp,
+        on_done: &(dyn Fn(&FeedRow, &PollOutcome) + Sync),
+    ) -> Result<PollSummary, PipelineError> {
+        let due = self.store().due_feeds(now)?;
+        self.poll_feeds(due, now, on_done).await
+    }
+
+    /// Polls `feeds`, `polling.concurrency` at a time.
+    pub async fn poll_feeds(
+        self: &Arc<Self>,
+        feeds: Vec<FeedRow>,
+        now: Timestamp,
+        on_done: &(dyn Fn(&FeedRow, &PollOutcome) + Sync),
+    ) -> Result<PollSummary, PipelineError> {
+        let mut summary = PollSummary::default();
+        let limit = self.config.polling.concurrency.max(1);
+        let mut tasks = JoinSet::new();
+        let mut queue = feeds.into_iter();
+        loop {
+            while tasks.len() < limit {
+                let Some(feed) = queue.next() else { break };
+                let desk = Arc::clone(self);
+                tasks.spawn(async move {
+                    let outcome = desk.poll_feed(&feed, now).await;
+                    (feed, outcome)
+                });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                return Ok(summary);
+            };
+            let Ok((feed, outcome)) = joined else {
+                continue;
+            };
+            let outcome = outcome?;
+            on_done(&feed, &outcome);
+            summary.add(&outcome);
+        }
+    }
+
+    /// Polls one feed and stores what is new. Fetch and parse failures are recorded in the
+    /// feed's health (and returned as `Failed`), never lost or raised; store failures are
+    /// raised, and leave the feed to be fetched again.
+    pub async fn poll_feed(
+        &self,
+        feed: &FeedRow,
+        now: Timestamp,
+    ) -> Result<PollOutcome, PipelineError> {
+        let feed_interval = self
+            .feed_config(feed)
+            .and_then(|f| f.interval)
+            .map(|d| d.get());
+        let url = match Url::parse(&feed.url) {
+            Ok(url) => url,
+            Err(e) => return self.fail(feed, &format!("invalid URL: {e}"), None, now),
+        };
+        let fetched = match self.feed_fetcher(feed).get(&url, &feed.validators).await {
+            Ok(FetchOutcome::NotModified { hints }) => {
+                let (health, next) =
+                    schedule::after_success(&self.policy, feed_interval, &hints, None, now);
+                let record = PollRecord::Success {
+                    validators: &feed.validators,
+                    body_hash: None,
+                    meta: None,
+                };
+                self.store()
+                    .record_poll(feed.id, record, &health, next, now)?;
+                return Ok(PollOutcome::Unchanged);
+            }
+            Ok(FetchOutcome::Fetched(fetched)) => fetched,
+            Err(e) => return self.fail(feed, &e.to_string(), e.retry_after(), now),
+        };
+        let hash = hex(&Sha256::digest(&fetched.body));
+        if feed.body_hash.as_deref() == Some(hash.as_str()) {
+            let (health, next) =
+                schedule::after_success(&self.policy, feed_interval, &fetched.hints, None, now);
+            let record = PollRecord::Success {
+                validators: &fetched.validators,
+                body_hash: Some(&hash),
+                meta: None,
+            };
+            self.store()
+                .record_poll(feed.id, record, &health, next, now)?;
+            return Ok(PollOutcome::Unchanged);
+        }
+        let parsed = match parse::parse_feed(
+            &fetched.body,
+            fetched.content_type.as_deref(),
+            Some(&fetched.final_url),
+        ) {
+            Ok(parsed) => parsed,
+            Err(e) => return self.fail(feed, &e.to_string(), None, now),
+        };
+        let ttl = parsed
+            .meta
+            .ttl_minutes
+            .map(|m| Duration::from_secs(u64::from(m) * 60));
+        let (health, next) =
+            schedule::after_success(&self.policy, feed_interval, &fetched.hints, ttl, now);
+        let announce_all = feed.seeded || self.config.polling.announce_first_fetch;
+        let max_age = self.config.polling.max_item_age;
+        let oldest = (!max_age.is_zero()).then(|| now - max_age.as_span());
+        let announce = |entry: &Entry| -> bool {
+            announce_all
+                && match (oldest, entry.published) {
+                    (Some(oldest), Some(published)) => published >= oldest,
+                    _ => true,
+                }
+        };
+        // Every chunk but the last commits on its own; the poll (validators, body hash) is
+        // recorded with the last, so a crash midway fetches the document again and the
+        // entries already stored are recognised and skipped.
+        let mut stored = NewItems::default();
+        let mut chunks = parsed.entries.chunks(STORE_CHUNK).peekable();
+        while let Some(chunk) = chunks.next() {
+            let more = if chunks.peek().is_some() {
+                self.store()
+                    .store_entries(feed.id, &feed.name, chunk, &announce, now)?
+            } else {
+                let record = PollRecord::Success {
+                    validators: &fetched.validators,
+                    body_hash: Some(&hash),
+                    meta: Some(&parsed.meta),
+                };
+                self.store().store_fetched(
+                    feed.id, &feed.name, chunk, &announce, record, &health, next, now,
+                )?
+            };
+            stored.ids.extend(more.ids);
+            stored.announced += more.announced;
+            // Let deliveries and commands have the store between chunks.
+            tokio::task::yield_now().await;
+        }
+        if parsed.entries.is_empty() {
+            let record = PollRecord::Success {
+                validators: &fetched.validators,
+                body_hash: Some(&hash),
+                meta: Some(&parsed.meta),
+            };
+            self.store()
+                .record_poll(feed.id, record, &health, next, now)?;
+        }
+        tracing::info!(feed = %feed.name, new = stored.ids.len(), announced = stored.announced, "feed updated");
+        Ok(PollOutcome::Updated {
+            new: stored.ids.len(),
+            announced: stored.announced,
+        })
+    }
+
+    fn fail(
+        &self,
+        feed: &FeedRow,
+        error: &str,
+        retry_after: Option<Duration>,
+        now: Timestamp,
+    ) -> Result<PollOutcome, PipelineError> {
+        let (health, next) =
+            schedule::after_failure(&self.policy, &feed.health, error, retry_after, now);
+        tracing::warn!(feed = %feed.name, url = %feed.url, status = health.status.as_str(), %error, "feed poll failed");
+        self.store()
+            .record_poll(feed.id, PollRecord::Failure, &health, next, now)?;
+        Ok(PollOutcome::Failed {
+            error: error.to_string(),
+            status: health.status,
+        })
+    }
+
+    /// The fetcher for a feed document. Feeds added from Discord are not the operator's: they
+    /// may only reach public addresses unless the config allows otherwise.
+    fn feed_fetcher(&self, feed: &FeedRow) -> Fetcher {
+        if feed.origin == "discord" && !self.config.discord.allow_private_feed_urls {
+            self.fetcher.public_only()
+        } else {
+            self.fetcher.clone()
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
