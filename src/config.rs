@@ -1,8 +1,11 @@
 //! The TOML configuration file: types, defaults and validation.
 //!
 //! Every error names the file, line and column, the field (`feed[2].interval`) and what was
-//! expected. Unknown keys are errors, so a typo never silently falls back to a default.
+//! expected; all of a file's errors are reported at once (see `report`). Unknown keys are errors, so a typo never silently falls back to a default.
 //! Secrets never live here: the file names environment variables that hold them.
+
+mod document;
+mod report;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -15,6 +18,7 @@ use url::Url;
 use crate::duration::HumanDuration;
 use crate::schedule::Schedule;
 use crate::topics::Query;
+use report::Report;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -337,113 +341,84 @@ impl Config {
         Config::from_str_at(&text, path)
     }
 
-    /// Parses and validates config text as if it were the file at `path`.
+    /// Parses and validates config text as if it were the file at `path`. Every error is
+    /// reported, in file order, not only the first.
     pub fn from_str_at(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
-            issues: vec![issue_from_toml(&e, text, path)],
-        })?;
-        config.source = path.to_path_buf();
-        config.base_dir = path
-            .parent()
-            .map(Path::to_path_buf)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."));
-        let issues = config.validate(text, path);
-        if issues.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid { issues })
+        let mut report =
+            Report::parse(text, path).map_err(|issues| ConfigError::Invalid { issues })?;
+        let mut config: Option<Config> = report.deserialize();
+        if let Some(config) = &mut config {
+            config.source = path.to_path_buf();
+            config.base_dir = path
+                .parent()
+                .map(Path::to_path_buf)
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| PathBuf::from("."));
+            config.validate(&mut report);
+        }
+        let issues = report.finish();
+        match config {
+            Some(config) if issues.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid { issues }),
         }
     }
 
-    fn validate(&self, text: &str, path: &Path) -> Vec<ConfigIssue> {
-        let mut issues = Vec::new();
-        let mut at = |span: std::ops::Range<usize>, field: String, message: String| {
-            let (line, column) = line_col(text, span.start);
-            issues.push(ConfigIssue {
-                file: path.to_path_buf(),
-                line,
-                column,
-                field,
-                message,
-            });
-        };
+    /// Checks what deserialization cannot: names, references, URLs and ranges.
+    fn validate(&self, report: &mut Report<'_>) {
         let mut names = HashSet::new();
         let mut urls = HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             let name = feed.name.get_ref().trim();
+            let field = format!("feed[{i}].name");
             if name.is_empty() {
-                at(
-                    feed.name.span(),
-                    format!("feed[{i}].name"),
-                    "must not be empty".into(),
-                );
+                report.at(&field, "must not be empty");
             } else if !names.insert(name.to_string()) {
-                at(
-                    feed.name.span(),
-                    format!("feed[{i}].name"),
-                    format!("duplicate feed name {name:?}"),
-                );
+                report.at(&field, format!("duplicate feed name {name:?}"));
             }
+            let field = format!("feed[{i}].url");
             match self.feed_url(feed) {
                 Ok(url) => {
                     if !urls.insert(url.to_string()) {
-                        at(
-                            feed.url.span(),
-                            format!("feed[{i}].url"),
-                            format!("duplicate feed URL {url}"),
-                        );
+                        report.at(&field, format!("duplicate feed URL {url}"));
                     }
                 }
-                Err(message) => at(feed.url.span(), format!("feed[{i}].url"), message),
+                Err(message) => report.at(&field, message),
             }
         }
         let mut topic_names = HashSet::new();
         for (i, topic) in self.topics.iter().enumerate() {
             let name = topic.name.get_ref();
+            let field = format!("topic[{i}].name");
             if !is_slug(name) {
-                at(
-                    topic.name.span(),
-                    format!("topic[{i}].name"),
-                    format!(
+                report.at(&field, format!(
                         "{name:?} is not a valid topic name: expected lower-case letters, digits and dashes"
                     ),
                 );
             } else if !topic_names.insert(name.clone()) {
-                at(
-                    topic.name.span(),
-                    format!("topic[{i}].name"),
-                    format!("duplicate topic name {name:?}"),
-                );
+                report.at(&field, format!("duplicate topic name {name:?}"));
             }
         }
+        // Written names, so a topic that failed to deserialize (already reported) is not also
+        // "unknown" wherever a channel names it.
+        let written_topics = report.written_strings("topic", "name");
         let mut channel_names = HashSet::new();
         for (i, channel) in self.channels.iter().enumerate() {
             let name = channel.name.get_ref();
+            let name_field = format!("channel[{i}].name");
             if !is_slug(name) {
-                at(
-                    channel.name.span(),
-                    format!("channel[{i}].name"),
-                    format!(
+                report.at(&name_field, format!(
                         "{name:?} is not a valid channel name: expected lower-case letters, digits and dashes"
                     ),
                 );
             } else if !channel_names.insert(name.clone()) {
-                at(
-                    channel.name.span(),
-                    format!("channel[{i}].name"),
-                    format!("duplicate channel name {name:?}"),
-                );
+                report.at(&name_field, format!("duplicate channel name {name:?}"));
             }
             if let Some(id) = &channel.discord_channel_id {
                 let valid = !id.get_ref().is_empty()
                     && id.get_ref().len() <= 20
                     && id.get_ref().bytes().all(|b| b.is_ascii_digit());
                 if !valid {
-                    at(
-                        id.span(),
-                        format!("channel[{i}].discord_channel_id"),
-                        format!(
+                    report.at(&format!("channel[{i}].discord_channel_id"), format!(
                             "{:?} is not a Discord channel id: expected digits, e.g. \"1234567890123456789\"",
                             id.get_ref()
                         ),
@@ -451,14 +426,9 @@ impl Config {
                 }
             }
             for (j, topic) in channel.topics.iter().enumerate() {
-                if !self
-                    .topics
-                    .iter()
-                    .any(|t| t.name.get_ref() == topic.get_ref())
-                {
-                    at(
-                        topic.span(),
-                        format!("channel[{i}].topics[{j}]"),
+                if !written_topics.contains(topic.get_ref()) {
+                    report.at(
+                        &format!("channel[{i}].topics[{j}]"),
                         format!(
                             "unknown topic {:?}: expected one of the [[topic]] names",
                             topic.get_ref()
@@ -467,44 +437,50 @@ impl Config {
                 }
             }
             if channel.mode == ChannelMode::Digest && channel.schedule.is_none() {
-                at(
-                    channel.name.span(),
-                    format!("channel[{i}].schedule"),
-                    "missing: a digest channel needs a schedule, e.g. \"daily 08:00 Europe/Berlin\" (or set mode = \"live\")".into(),
+                report.at_depending(
+                    &format!("channel[{i}].schedule"),
+                    &[&format!("channel[{i}].mode"), &name_field],
+                    "missing: a digest channel needs a schedule, e.g. \"daily 08:00 Europe/Berlin\" (or set mode = \"live\")",
                 );
             }
             if channel.max_stories == 0 || channel.max_stories > 50 {
-                at(
-                    0..0,
-                    format!("channel[{i}].max_stories"),
-                    "expected 1 to 50".into(),
+                report.at(
+                    &format!("channel[{i}].max_stories"),
+                    format!("expected 1 to 50, found {}", channel.max_stories),
                 );
             }
         }
         let p = &self.polling;
         if p.min_interval > p.max_interval {
-            at(
-                0..0,
-                "polling.min_interval".into(),
-                "must not be larger than polling.max_interval".into(),
+            report.at_depending(
+                "polling.min_interval",
+                &["polling.max_interval"],
+                format!(
+                    "{} must not be larger than polling.max_interval ({})",
+                    p.min_interval, p.max_interval
+                ),
             );
         }
-        if p.concurrency == 0 || p.per_host_concurrency == 0 {
-            at(
-                0..0,
-                "polling.concurrency".into(),
-                "concurrency limits must be at least 1".into(),
-            );
+        if p.concurrency == 0 {
+            report.at("polling.concurrency", "expected at least 1");
         }
-        if self.summarizer.sentences == 0 || self.summarizer.max_chars < 80 {
-            at(
-                0..0,
-                "summarizer".into(),
-                "expected sentences >= 1 and max_chars >= 80".into(),
+        if p.per_host_concurrency == 0 {
+            report.at("polling.per_host_concurrency", "expected at least 1");
+        }
+        if self.summarizer.sentences == 0 {
+            report.at("summarizer.sentences", "expected at least 1");
+        }
+        if self.summarizer.max_chars < 80 {
+            report.at(
+                "summarizer.max_chars",
+                format!("expected at least 80, found {}", self.summarizer.max_chars),
             );
         }
         if self.related.max > 10 {
-            at(0..0, "related.max".into(), "expected at most 10".into());
+            report.at(
+                "related.max",
+                format!("expected at most 10, found {}", self.related.max),
+            );
         }
         let base_ok = Url::parse(self.discord.api_base.trim()).is_ok_and(|u| {
             matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/"
@@ -520,28 +496,18 @@ impl Config {
             let scheme_ok = Url::parse(llm.base_url.trim())
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
             if !scheme_ok {
-                at(
-                    0..0,
-                    "summarizer.llm.base_url".into(),
-                    "expected an http:// or https:// URL".into(),
+                report.at(
+                    "summarizer.llm.base_url",
+                    "expected an http:// or https:// URL",
                 );
             }
             if llm.model.trim().is_empty() {
-                at(
-                    0..0,
-                    "summarizer.llm.model".into(),
-                    "must not be empty".into(),
-                );
+                report.at("summarizer.llm.model", "must not be empty");
             }
             if llm.timeout.is_zero() {
-                at(
-                    0..0,
-                    "summarizer.llm.timeout".into(),
-                    "expected a duration above zero".into(),
-                );
+                report.at("summarizer.llm.timeout", "expected a duration above zero");
             }
         }
-        issues
     }
 
     /// The feed's URL, with `file:` paths resolved against the config file's directory.
@@ -594,72 +560,6 @@ fn is_slug(s: &str) -> bool {
         && s.len() <= 64
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = before
-        .get(line_start..)
-        .map(|s| s.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, column)
-}
-
-fn issue_from_toml(e: &toml::de::Error, text: &str, path: &Path) -> ConfigIssue {
-    let offset = e.span().map(|s| s.start).unwrap_or(0);
-    let (line, column) = line_col(text, offset);
-    ConfigIssue {
-        file: path.to_path_buf(),
-        line,
-        column,
-        field: field_path_at(text, offset),
-        message: e.message().trim().replace('\n', "; "),
-    }
-}
-
-/// The dotted field path at a byte offset, from the nearest table header above it and the key on
-/// its line: `[[feed]]` headers are counted so the third feed is `feed[2]`.
-fn field_path_at(text: &str, offset: usize) -> String {
-    let mut table = String::new();
-    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut pos = 0;
-    let mut key = None;
-    for line in text.split_inclusive('\n') {
-        let end = pos + line.len();
-        let trimmed = line.trim();
-        if let Some(name) = trimmed
-            .strip_prefix("[[")
-            .and_then(|r| r.split("]]").next())
-        {
-            let name = name.trim().to_string();
-            let n = counts.entry(name.clone()).or_insert(0);
-            table = format!("{name}[{n}]");
-            *n += 1;
-        } else if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.split(']').next()) {
-            table = name.trim().to_string();
-        }
-        if offset < end {
-            if !trimmed.starts_with('[') {
-                key = trimmed
-                    .split_once('=')
-                    .map(|(k, _)| k.trim().trim_matches('"').to_string())
-                    .filter(|k| !k.is_empty());
-            }
-            break;
-        }
-        pos = end;
-    }
-    match (table.is_empty(), key) {
-        (true, Some(k)) => k,
-        (false, Some(k)) => format!("{table}.{k}"),
-        (false, None) => table,
-        (true, None) => "(top level)".to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -769,6 +669,147 @@ mod tests {
         ))[0];
         assert_eq!((typo.line, typo.field.as_str()), (4, "channel[0].update"));
         assert!(typo.message.contains("unknown field"), "{}", typo.message);
+    }
+
+    /// 1-based (line, column) of the first `needle` in `text`, to state expectations readably.
+    fn pos(text: &str, needle: &str) -> (usize, usize) {
+        let offset = text.find(needle).expect(needle);
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        (
+            text[..offset].matches('\n').count() + 1,
+            text[line_start..offset].chars().count() + 1,
+        )
+    }
+
+    fn located(issues: &[ConfigIssue]) -> Vec<(String, (usize, usize))> {
+        issues
+            .iter()
+            .map(|i| (i.field.clone(), (i.line, i.column)))
+            .collect()
+    }
+
+    #[test]
+    fn every_deserialization_error_is_reported_in_one_pass() {
+        let text = r#"[polling]
+interval = "5x"
+timeout = true
+
+[[feed]]
+name = "a"
+url = "https://a.example/feed"
+full_text = "sometimes"
+intreval = "5m"
+
+[[feed]]
+name = "b"
+
+[[feed]]
+name = "a"
+url = "https://c.example/feed"
+
+[[topic]]
+name = "ai"
+query = "ai AND"
+
+[[channel]]
+name = "c"
+topics = ["ai", 7]
+mode = "livee"
+schedule = "daily 25:00 UTC"
+"#;
+        let all = issues(text);
+        let expected = vec![
+            ("polling.interval".to_string(), pos(text, "\"5x\"")),
+            ("polling.timeout".to_string(), pos(text, "true")),
+            ("feed[0].full_text".to_string(), pos(text, "\"sometimes\"")),
+            ("feed[0].intreval".to_string(), pos(text, "intreval")),
+            ("feed[1].url".to_string(), (11, 1)),
+            ("feed[2].name".to_string(), (15, 8)),
+            ("topic[0].query".to_string(), pos(text, "\"ai AND\"")),
+            ("channel[0].topics[1]".to_string(), pos(text, "7]")),
+            ("channel[0].mode".to_string(), pos(text, "\"livee\"")),
+            (
+                "channel[0].schedule".to_string(),
+                pos(text, "\"daily 25:00"),
+            ),
+        ];
+        assert_eq!(located(&all), expected, "{all:#?}");
+        let message = |field: &str| &all.iter().find(|i| i.field == field).unwrap().message;
+        assert!(message("polling.interval").contains("invalid duration"));
+        assert!(message("polling.timeout").contains("expected a duration"));
+        assert!(message("feed[0].full_text").contains("expected one of"));
+        assert!(message("feed[0].intreval").contains("unknown field"));
+        assert!(message("feed[1].url").contains("missing field `url`"));
+        assert!(message("feed[2].name").contains("duplicate feed name"));
+        assert!(message("channel[0].topics[1]").contains("expected a string"));
+    }
+
+    #[test]
+    fn range_errors_point_at_their_value() {
+        let text = r#"[polling]
+max_interval = "1m"
+concurrency = 0
+per_host_concurrency = 0
+
+[summarizer]
+sentences = 0
+max_chars = 10
+
+[summarizer.llm]
+base_url = "ftp://x"
+model = " "
+timeout = "0s"
+
+[related]
+max = 11
+
+[[channel]]
+name = "c"
+mode = "live"
+max_stories = 0
+"#;
+        let all = issues(text);
+        let expected = vec![
+            ("polling.min_interval".to_string(), pos(text, "\"1m\"")),
+            ("polling.concurrency".to_string(), pos(text, "0\nper_host")),
+            ("polling.per_host_concurrency".to_string(), (4, 24)),
+            ("summarizer.sentences".to_string(), (7, 13)),
+            ("summarizer.max_chars".to_string(), pos(text, "10")),
+            ("summarizer.llm.base_url".to_string(), pos(text, "\"ftp")),
+            ("summarizer.llm.model".to_string(), pos(text, "\" \"")),
+            ("summarizer.llm.timeout".to_string(), pos(text, "\"0s\"")),
+            ("related.max".to_string(), pos(text, "11")),
+            ("channel[0].max_stories".to_string(), (21, 15)),
+        ];
+        assert_eq!(located(&all), expected, "{all:#?}");
+        assert!(
+            all[0].message.contains("polling.max_interval"),
+            "{}",
+            all[0]
+        );
+        assert!(all[9].message.contains("expected 1 to 50"), "{}", all[9]);
+    }
+
+    #[test]
+    fn a_check_on_a_default_does_not_repeat_the_error_that_replaced_the_value() {
+        let all = issues("[polling]\nmin_interval = \"5x\"\nmax_interval = \"1m\"\n");
+        assert_eq!(
+            located(&all),
+            [("polling.min_interval".to_string(), (2, 16))]
+        );
+        assert!(all[0].message.contains("invalid duration"), "{}", all[0]);
+        // A digest channel needs a schedule, but this one meant to be live.
+        let all = issues("[[channel]]\nname = \"c\"\nmode = \"livee\"\n");
+        assert_eq!(located(&all), [("channel[0].mode".to_string(), (3, 8))]);
+    }
+
+    #[test]
+    fn every_syntax_error_is_reported() {
+        let text = "[polling]\ninterval = \"5m\" x\ntimeout = = \"3s\"\n[[feed]]\nname = \"a\"\n";
+        let all = issues(text);
+        let lines: Vec<usize> = all.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [2, 3], "{all:#?}");
+        assert_eq!(all[1].field, "polling.timeout");
     }
 
     #[test]

@@ -95,18 +95,25 @@ impl fmt::Display for HumanDuration {
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(u64),
-            Text(String),
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"15m\" or \"1h30m\", or a number of seconds")
+            }
+            fn visit_u64<E: serde::de::Error>(self, secs: u64) -> Result<HumanDuration, E> {
+                Ok(HumanDuration::secs(secs))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<HumanDuration, E> {
+                u64::try_from(n)
+                    .map(HumanDuration::secs)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<HumanDuration, E> {
+                parse(s).map(HumanDuration).map_err(E::custom)
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Secs(n) => Ok(HumanDuration::secs(n)),
-            Raw::Text(t) => parse(&t)
-                .map(HumanDuration)
-                .map_err(serde::de::Error::custom),
-        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -131,5 +138,20 @@ mod tests {
         let d = HumanDuration(parse("1d2h3m4s").unwrap());
         assert_eq!(d.to_string(), "1d2h3m4s");
         assert_eq!(parse(&d.to_string()).unwrap(), d.0);
+    }
+
+    #[test]
+    fn deserializes_text_or_seconds_and_says_what_it_expected() {
+        #[derive(Deserialize)]
+        struct Wrapper {
+            d: HumanDuration,
+        }
+        let d = |text: &str| toml::from_str::<Wrapper>(text).map(|w| w.d);
+        assert_eq!(d("d = \"90s\"").unwrap(), HumanDuration::secs(90));
+        assert_eq!(d("d = 90").unwrap(), HumanDuration::secs(90));
+        for wrong in ["d = -1", "d = true"] {
+            let message = d(wrong).unwrap_err().message().to_string();
+            assert!(message.contains("expected a duration such as"), "{message}");
+        }
     }
 }

@@ -57,6 +57,66 @@ fn check_locates_a_typo_and_fails() {
 }
 
 #[test]
+fn check_reports_every_mistake_at_its_place_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seven.toml");
+    std::fs::write(
+        &path,
+        r#"[polling]
+min_interval = "2h"
+max_interval = "1h"
+timeout = "20x"
+announce_first_fetch = "yes"
+
+[[feed]]
+name = "Wire"
+url = "https://a.example/feed"
+intervall = "15m"
+
+[[feed]]
+name = "Wire"
+url = "https://b.example/feed"
+
+[[topic]]
+name = "ai"
+query = "ai"
+
+[[channel]]
+name = "daily"
+topics = ["ai", "space"]
+schedule = "daily 08:00 UTC"
+max_stories = 0
+"#,
+    )
+    .unwrap();
+    let out = newsdesk()
+        .args(["--config", path.to_str().unwrap(), "check"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = [
+        "2:16: polling.min_interval: 2h must not be larger than polling.max_interval (1h)",
+        "4:11: polling.timeout: invalid duration \"20x\"",
+        "5:24: polling.announce_first_fetch: invalid type: string \"yes\", expected a boolean",
+        "10:1: feed[0].intervall: unknown field `intervall`",
+        "13:8: feed[1].name: duplicate feed name \"Wire\"",
+        "22:17: channel[0].topics[1]: unknown topic \"space\"",
+        "24:15: channel[0].max_stories: expected 1 to 50",
+    ];
+    let issues: Vec<&str> = stderr.lines().filter(|l| l.contains(": ")).collect();
+    assert_eq!(issues.len(), expected.len(), "{stderr}");
+    for (issue, expected) in issues.iter().zip(expected) {
+        let expected = format!("{}:{expected}", path.display());
+        assert!(
+            issue.starts_with(&expected),
+            "{stderr}\nexpected: {expected}"
+        );
+    }
+    assert!(stderr.contains("7 error(s)"), "{stderr}");
+}
+
+#[test]
 fn missing_config_is_a_clear_error() {
     let out = newsdesk()
         .args(["--config", "/nonexistent/newsdesk.toml", "feeds"])
