@@ -486,10 +486,9 @@ impl Config {
             matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/"
         });
         if !base_ok {
-            at(
-                0..0,
-                "discord.api_base".into(),
-                "expected a scheme and host such as \"https://discord.com\" (no path)".into(),
+            report.at(
+                "discord.api_base",
+                "expected a scheme and host such as \"https://discord.com\" (no path)",
             );
         }
         if let Some(llm) = &self.summarizer.llm {
