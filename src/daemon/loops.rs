@@ -11,6 +11,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::{Backoff, Clock, MAX_SLEEP, RunOptions, deliver, describe_fault, retry_pending};
+use crate::config::ChannelMode;
 use crate::digest::{self, Sink};
 use crate::pipeline::{Desk, PipelineError, PollOutcome};
 use crate::shutdown::{Shutdown, Trigger};
@@ -20,9 +21,10 @@ use crate::store::{FeedId, FeedRow};
 const PROCESS_BATCH: usize = 16;
 /// How often the search index is merged (also once at start).
 const MAINTENANCE_EVERY: SignedDuration = SignedDuration::from_hours(24);
-/// The first digests wait this much longer than one feed's timeout for the feeds due at start
-/// to be polled and processed, so a catch-up digest after downtime carries fresh news.
-const WARM_UP_MARGIN: Duration = Duration::from_secs(30);
+/// The first digests wait at most this long for the items pending at start (left by a crash or
+/// a stop) to be processed, so a catch-up digest after downtime carries them. Polls are not
+/// waited for: a slow feed must not hold up a digest's slot.
+const WARM_UP: Duration = Duration::from_secs(10);
 
 pub(super) struct Loops<'a, S: Sink> {
     desk: &'a Arc<Desk>,
@@ -36,8 +38,7 @@ pub(super) struct Loops<'a, S: Sink> {
     stop_all_view: Shutdown,
     new_items: Notify,
     new_stories: Notify,
-    /// Set once the feeds due at start were polled, then once their items were processed.
-    first_round_polled: watch::Sender<bool>,
+    /// Set once the processor first found the queue empty.
     caught_up: watch::Sender<bool>,
     started: Timestamp,
 }
@@ -63,7 +64,6 @@ impl<'a, S: Sink> Loops<'a, S> {
             stop_all_view,
             new_items: Notify::new(),
             new_stories: Notify::new(),
-            first_round_polled: watch::channel(false).0,
             caught_up: watch::channel(false).0,
             started: clock.now(),
         }
@@ -121,8 +121,6 @@ impl<'a, S: Sink> Loops<'a, S> {
         let mut backoff = Backoff::new(self.options.fault_backoff);
         let mut in_flight: HashSet<FeedId> = HashSet::new();
         let mut tasks: JoinSet<(FeedRow, Result<PollOutcome, PipelineError>)> = JoinSet::new();
-        // The feeds due at start, until all of them have been polled once.
-        let mut first_round: Option<HashSet<FeedId>> = None;
         while !self.stopping() {
             let now = self.clock.now();
             // Bound first: a guard in the match head would be held through the backoff.
@@ -135,8 +133,6 @@ impl<'a, S: Sink> Loops<'a, S> {
                     continue;
                 }
             };
-            let round =
-                first_round.get_or_insert_with(|| due.iter().map(|f| f.id).collect::<HashSet<_>>());
             for feed in due {
                 if tasks.len() >= limit {
                     break;
@@ -148,9 +144,6 @@ impl<'a, S: Sink> Loops<'a, S> {
                         (feed, outcome)
                     });
                 }
-            }
-            if round.is_empty() {
-                self.first_round_polled.send_replace(true);
             }
             let wait = if tasks.len() >= limit {
                 MAX_SLEEP
@@ -176,7 +169,6 @@ impl<'a, S: Sink> Loops<'a, S> {
                 continue;
             };
             in_flight.remove(&feed.id);
-            round.remove(&feed.id);
             match outcome {
                 Ok(outcome) => {
                     backoff.reset();
@@ -199,7 +191,6 @@ impl<'a, S: Sink> Loops<'a, S> {
     async fn processor(&self) -> Result<(), PipelineError> {
         let mut backoff = Backoff::new(self.options.fault_backoff);
         let mut maintained: Option<Timestamp> = None;
-        let mut polled = self.first_round_polled.subscribe();
         while !self.stopping() {
             let now = self.clock.now();
             if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
@@ -210,17 +201,11 @@ impl<'a, S: Sink> Loops<'a, S> {
                 }
                 maintained = Some(now);
             }
-            let first_round_done = *polled.borrow_and_update();
             match self.desk.process_batch(PROCESS_BATCH, now).await {
                 Ok(0) => {
                     backoff.reset();
-                    if first_round_done {
-                        self.caught_up.send_replace(true);
-                    }
-                    tokio::select! {
-                        _ = self.pause(MAX_SLEEP, Some(&self.new_items)) => {}
-                        _ = polled.changed(), if !first_round_done => {}
-                    }
+                    self.caught_up.send_replace(true);
+                    self.pause(MAX_SLEEP, Some(&self.new_items)).await;
                 }
                 Ok(n) => {
                     backoff.reset();
@@ -237,12 +222,11 @@ impl<'a, S: Sink> Loops<'a, S> {
 
     async fn deliverer(&self) -> Result<(), PipelineError> {
         let mut backoff = Backoff::new(self.options.fault_backoff);
-        let warm_up = self.desk.config.polling.timeout.get() + WARM_UP_MARGIN;
         let mut caught_up = self.caught_up.subscribe();
         tokio::select! {
             _ = caught_up.wait_for(|done| *done) => {}
-            _ = tokio::time::sleep(warm_up) => {
-                tracing::info!("first digests go out before the first poll round is processed");
+            _ = tokio::time::sleep(WARM_UP) => {
+                tracing::info!("first digests go out while items pending at start are still processed");
             }
             _ = self.shutdown.fired() => {}
             _ = self.stop_all_view.fired() => {}
@@ -276,8 +260,12 @@ impl<'a, S: Sink> Loops<'a, S> {
             let now = self.clock.now();
             let mut from = last.unwrap_or(self.started);
             if digest::is_due(channel, last, self.started, now) {
-                deliver(desk, channel, self.sink, now, self.options.dry_run).await?;
+                let sent = deliver(desk, channel, self.sink, now, self.options.dry_run).await?;
                 from = now;
+                // A full live delivery may have left stories behind: go again soon.
+                if channel.mode == ChannelMode::Live && sent >= channel.max_stories {
+                    wait = Duration::ZERO;
+                }
             }
             if let Some(until) = digest::until_next(channel, from, now) {
                 wait = wait.min(Duration::try_from(until).unwrap_or(Duration::ZERO));

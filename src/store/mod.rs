@@ -188,6 +188,19 @@ impl Store {
         }
     }
 
+    /// Caps the database at about `max_bytes` (None: no cap beyond SQLite's own). A write that
+    /// would grow it further fails as a full disk does, and the daemon waits it out the same
+    /// way; the cap cannot be set below the current size.
+    pub fn limit_size(&mut self, max_bytes: Option<u64>) -> Result<()> {
+        let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        // SQLite's own ceiling on pages.
+        // 0 would only query the setting; 1 is raised to the current size by SQLite.
+        let pages = max_bytes.map_or(4_294_967_294, |b| (b / page_size.max(1) as u64).max(1));
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
             .conn
@@ -198,6 +211,42 @@ impl Store {
         Ok(self
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_database_is_a_transient_fault_told_in_words() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("desk.db");
+        let mut store = Store::open(&path).expect("store");
+        store.limit_size(Some(0)).expect("cap at the current size");
+        let filler = "x".repeat(1024 * 1024);
+        let full = store
+            .conn
+            .execute(
+                "INSERT INTO custom_topics (name, query, created_at) VALUES ('a', ?1, 0)",
+                [&filler],
+            )
+            .map_err(StoreError::from)
+            .expect_err("no room left");
+        assert!(full.is_transient(), "{full}");
+        let words = full.in_words(&path);
+        assert!(
+            words.starts_with(&format!("disk full at {}", path.display())),
+            "{words}"
+        );
+        store.limit_size(None).expect("cap lifted");
+        store
+            .conn
+            .execute(
+                "INSERT INTO custom_topics (name, query, created_at) VALUES ('a', ?1, 0)",
+                [&filler],
+            )
+            .expect("room again");
     }
 }
 

@@ -176,3 +176,88 @@ fn a_second_writer_is_refused_while_readers_work_beside_the_daemon() {
     );
     assert!(String::from_utf8_lossy(&feeds.stdout).contains("Science Policy Wire"));
 }
+
+/// The digests the store recorded for `channel`: (status, count).
+fn digests_of(db: &std::path::Path, channel: &str) -> Vec<(String, i64)> {
+    let conn = rusqlite::Connection::open(db).expect("open store");
+    let mut stmt = conn
+        .prepare("SELECT status, COUNT(*) FROM digests WHERE channel = ?1 GROUP BY status")
+        .expect("query");
+    stmt.query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("digests")
+}
+
+/// Runs the binary in a child process without blocking the runtime the fakes serve on.
+async fn run_binary(
+    config: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut cmd = crate::support::bin::newsdesk();
+    cmd.arg("--config").arg(config).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().expect("newsdesk runs"))
+        .await
+        .expect("child joined")
+}
+
+/// A webhook needs no bot token: a webhook channel posts through it (and only there), a bot
+/// channel without a token waits with its stories queued, and both say so at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_channels_post_without_a_bot_token_and_bot_channels_wait_for_one() {
+    use crate::support::discord::FakeDiscord;
+    const HOOK_CHANNEL: u64 = 1_500_000_000_000_000_005;
+    let fake = FakeDiscord::start().await;
+    fake.add_webhook(77, "hooktoken", HOOK_CHANNEL);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extra = format!(
+        "[discord]\napi_base = \"{}\"\n\
+         [[channel]]\nname = \"hooked\"\nmode = \"live\"\nwebhook_env = \"DESK_HOOK\"\n\
+         [[channel]]\nname = \"botless\"\nmode = \"live\"\ndiscord_channel_id = \"42\"\n",
+        fake.plain_base()
+    );
+    let config = crate::support::bin::demo_copy(dir.path(), &extra);
+    let hook = ("DESK_HOOK", "https://discord.com/api/webhooks/77/hooktoken");
+    let out = run_binary(&config, &["run", "--once"], &[hook]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let posted = fake.messages(HOOK_CHANNEL);
+    assert!(!posted.is_empty(), "the webhook got the digest\n{stderr}");
+    assert!(
+        !stdout.contains("#hooked"),
+        "printed instead of posted:\n{stdout}"
+    );
+    assert!(!stdout.contains("#botless"), "{stdout}");
+    assert!(
+        stdout.contains("#research-desk"),
+        "terminal channels still print"
+    );
+    let db = dir.path().join("demo.db");
+    assert_eq!(digests_of(&db, "hooked"), [("sent".to_string(), 1)]);
+    assert_eq!(
+        digests_of(&db, "botless"),
+        [],
+        "nothing recorded for a channel that waits"
+    );
+    assert!(stderr.contains("#hooked → Discord webhook 77"), "{stderr}");
+    assert!(
+        stderr.contains("#botless → nowhere yet") && stderr.contains("NEWSDESK_DISCORD_TOKEN"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hooktoken"),
+        "the webhook's secret is never shown"
+    );
+    fake.assert_no_violations();
+
+    let check = run_binary(&config, &["check"], &[hook]).await;
+    let listed = String::from_utf8_lossy(&check.stdout);
+    assert!(listed.contains("#hooked → Discord webhook 77"), "{listed}");
+    assert!(listed.contains("#botless → nowhere yet"), "{listed}");
+}

@@ -241,6 +241,7 @@ impl Shared {
 pub struct FakeDiscord {
     shared: Arc<Shared>,
     rest_addr: SocketAddr,
+    plain_addr: SocketAddr,
     cert_der: Arc<Vec<u8>>,
 }
 
@@ -279,6 +280,18 @@ impl FakeDiscord {
             gateway_url: format!("ws://{gw_addr}"),
         });
         let rest_app = rest::router(shared.clone(), spec);
+        // The same API over plain HTTP: what a `[discord] api_base` pointed at 127.0.0.1 (a
+        // proxy in front of Discord) reaches, e.g. from the real binary in a child process.
+        let plain_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("binding the plain REST listener: {e}"));
+        let plain_addr = plain_listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("plain REST local_addr: {e}"));
+        let plain_app = rest_app.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(plain_listener, plain_app).await;
+        });
         tokio::spawn(async move {
             let _ = axum::serve(rest_listener, rest_app).await;
         });
@@ -289,8 +302,14 @@ impl FakeDiscord {
         FakeDiscord {
             shared,
             rest_addr,
+            plain_addr,
             cert_der: Arc::new(cert.cert_der),
         }
+    }
+
+    /// `http://127.0.0.1:PORT`: the REST API without TLS, for `[discord] api_base`.
+    pub fn plain_base(&self) -> String {
+        format!("http://{}", self.plain_addr)
     }
 
     /// Where the HTTPS REST API listens (what `discord.com` resolves to).
