@@ -1,11 +1,12 @@
 //! `newsdesk check`: validate the config and show what would run.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError};
 
-pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(path: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let config = match Config::load(path) {
         Ok(config) => config,
         Err(ConfigError::Invalid { issues }) => {
@@ -21,9 +22,10 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
         }
     };
     let p = &config.polling;
-    println!("config {} is valid", path.display());
-    println!("storage: {}", config.storage_path().display());
-    println!(
+    writeln!(out, "config {} is valid", path.display())?;
+    writeln!(out, "storage: {}", config.storage_path().display())?;
+    writeln!(
+        out,
         "polling: every {} (min {}, max {}), timeout {}, {} at once ({} per host), items older than {} not announced",
         p.interval,
         p.min_interval,
@@ -32,32 +34,34 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
         p.concurrency,
         p.per_host_concurrency,
         p.max_item_age
-    );
-    println!("feeds ({}):", config.feeds.len());
+    )?;
+    writeln!(out, "feeds ({}):", config.feeds.len())?;
     for feed in &config.feeds {
         let url = config
             .feed_url(feed)
             .map(|u| u.to_string())
             .unwrap_or_default();
         let interval = feed.interval.unwrap_or(p.interval);
-        println!(
+        writeln!(
+            out,
             "  {} <{}> every {}, full text {:?}",
             feed.name.get_ref(),
             url,
             interval,
             feed.full_text
-        );
+        )?;
     }
-    println!("topics ({}):", config.topics.len());
+    writeln!(out, "topics ({}):", config.topics.len())?;
     for topic in &config.topics {
-        println!(
+        writeln!(
+            out,
             "  {} ({}): {}",
             topic.name.get_ref(),
             topic.display_title(),
             topic.query
-        );
+        )?;
     }
-    println!("channels ({}):", config.channels.len());
+    writeln!(out, "channels ({}):", config.channels.len())?;
     for channel in &config.channels {
         let topics: Vec<&str> = channel
             .topics
@@ -69,7 +73,8 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             (None, Some(id)) => format!("Discord channel {}", id.get_ref()),
             (None, None) => "terminal only".to_string(),
         };
-        println!(
+        writeln!(
+            out,
             "  {} → {}: {}, up to {} stories, topics: {}",
             channel.name.get_ref(),
             target,
@@ -85,7 +90,7 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             } else {
                 topics.join(", ")
             }
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

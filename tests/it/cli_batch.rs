@@ -188,3 +188,112 @@ fn relate_gives_the_same_bytes_for_the_same_input() {
         );
     }
 }
+
+/// Output lines as JSON (every line must be JSON).
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Good lines around bad ones: not UTF-8, not JSON, a field of the wrong type, a blank line.
+fn mixed_input(dir: &Path) -> std::path::PathBuf {
+    let good = |id: &str| {
+        serde_json::json!({"id": id, "title": "Harbour reopens", "text": "The harbour reopened on Monday. Ferries sailed again."})
+            .to_string()
+    };
+    let mut bytes = Vec::new();
+    for line in [
+        good("a").into_bytes(),
+        b"{\"id\":\"b\",\"text\":\"caf\xe9 closed\"}".to_vec(),
+        b"{\"id\": \"c\", \"text\": ".to_vec(),
+        b"{\"id\":\"d\",\"text\":5}".to_vec(),
+        Vec::new(),
+        good("e").into_bytes(),
+    ] {
+        bytes.extend(line);
+        bytes.push(b'\n');
+    }
+    let path = dir.join("mixed.jsonl");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A batch command's report on [`mixed_input`]: every line answered in order, the bad ones by
+/// number (and field), and a failed exit.
+fn assert_reports_bad_lines_and_goes_on(command: &str, answer: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = mixed_input(dir.path());
+    let out = run(&[command, "--input", input.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{command}: bad lines must fail the run"
+    );
+    assert!(
+        stderr.contains("3 of 5 lines failed"),
+        "{command}: {stderr}"
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 5, "{command}: {lines:?}");
+    assert!(lines[0].get(answer).is_some(), "{command}: {:?}", lines[0]);
+    assert_eq!(lines[1]["error"], "line 2: not valid UTF-8", "{command}");
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("line 3: not JSON")),
+        "{command}: {:?}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3]["error"], "line 4: field `text`: expected a string, found a number",
+        "{command}"
+    );
+    assert_eq!(lines[3]["id"], "d", "{command}");
+    assert_eq!(lines[4]["id"], "e", "{command}");
+    assert!(lines[4].get(answer).is_some(), "{command}: {:?}", lines[4]);
+}
+
+#[test]
+fn summarize_reports_bad_lines_and_goes_on() {
+    assert_reports_bad_lines_and_goes_on("summarize", "summary");
+}
+
+#[test]
+fn relate_reports_bad_lines_and_goes_on() {
+    assert_reports_bad_lines_and_goes_on("relate", "story");
+}
+
+#[test]
+fn relate_names_a_duplicate_id_and_a_bad_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let lines = [
+        serde_json::json!({"id": "a", "title": "Harbour reopens", "text": "Ferries sail again."}),
+        serde_json::json!({"id": "a", "title": "Harbour reopens", "text": "Ferries sail again."}),
+        serde_json::json!({"id": "b", "title": "Harbour", "published": "last Tuesday"}),
+        serde_json::json!({"id": "c", "title": 3}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let out = run(&["relate", "--input", input.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let lines = json_lines(&out.stdout);
+    assert_eq!(
+        lines[1]["error"],
+        "line 2: field `id`: \"a\" was used by an earlier line"
+    );
+    assert!(
+        lines[2]["error"].as_str().is_some_and(
+            |e| e.starts_with("line 3: field `published`: \"last Tuesday\" is not a time")
+        ),
+        "{:?}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3]["error"],
+        "line 4: field `title`: expected a string, found a number"
+    );
+}
