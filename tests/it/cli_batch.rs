@@ -297,3 +297,99 @@ fn relate_names_a_duplicate_id_and_a_bad_time() {
         "line 4: field `title`: expected a string, found a number"
     );
 }
+
+const PAGE: &str = "<html><head><title>Ferry service to expand</title></head><body><article>\
+    <h1>Ferry service to expand</h1>\
+    <p>The city council approved a plan on Tuesday to add two ferry routes across the bay, \
+    with boats every twenty minutes at rush hour from next spring.</p>\
+    <p>Officials said the routes would cut commutes by half for thousands of residents who \
+    now drive around the bay, and that fares would match the bus.</p></article></body></html>";
+
+#[test]
+fn extract_refuses_what_is_not_a_page_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let pdf = write(
+        "paper.pdf",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n",
+    );
+    let png = write("photo.html", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10");
+    let mut noise: Vec<u8> = PAGE.as_bytes().to_vec();
+    noise.extend([0u8, 1, 2, 3, 0xff, 0x10, 0x11]);
+    let binary = write("blob.html", &noise);
+    let good = write("good.html", PAGE.as_bytes());
+    let out = run(&["extract", "--json", &pdf, &png, &binary, &good]);
+    assert!(!out.status.success(), "failed files fail the run");
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        lines[0]["error"],
+        "not an HTML or text page: a PDF document"
+    );
+    assert_eq!(lines[1]["error"], "not an HTML or text page: a PNG image");
+    assert_eq!(
+        lines[2]["error"],
+        "not an HTML or text page: binary data (NUL bytes)"
+    );
+    assert_eq!(lines[3]["title"], "Ferry service to expand");
+
+    let plain = run(&["extract", &pdf, &good]);
+    assert!(!plain.status.success());
+    let stdout = String::from_utf8(plain.stdout).unwrap();
+    assert!(stdout.contains("The city council approved"), "{stdout}");
+    assert!(!stdout.contains("PDF"), "errors go to stderr: {stdout}");
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        stderr.contains("paper.pdf: not an HTML or text page: a PDF document"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 2 pages failed"), "{stderr}");
+}
+
+#[test]
+fn extract_never_prints_a_page_s_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    // A few stray control characters in a page of ordinary length (a page made mostly of them
+    // is refused as binary data).
+    let more = "<p>The plan also adds a night boat on weekends, which the council expects to \
+        carry late shift workers from the hospital and the port to the old town.</p>"
+        .repeat(6);
+    let page = PAGE
+        .replace("</article>", &format!("{more}</article>"))
+        .replace("Ferry service", "Ferry\u{7} service")
+        .replace(
+            "approved a plan",
+            "approved \u{1b}[2J\u{1b}]0;owned\u{7}a plan\u{85}",
+        );
+    let path = dir.path().join("page.html");
+    std::fs::write(&path, page).unwrap();
+    for json in [false, true] {
+        let mut args = vec!["extract", path.to_str().unwrap()];
+        if json {
+            args.insert(1, "--json");
+        }
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let text = if json {
+            let line = &json_lines(stdout.as_bytes())[0];
+            format!("{}\n{}", line["title"], line["text"])
+        } else {
+            stdout
+        };
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("Ferry service to expand"), "{text}");
+        assert!(text.contains("approved [2J]0;owneda plan"), "{text}");
+    }
+}
