@@ -32,7 +32,7 @@
 //!    story's list (a story keeps the best score seen for each related story), so the list
 //!    improves as coverage accumulates.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -93,14 +93,16 @@ pub struct Relation {
     pub related: Vec<RelatedLink>,
 }
 
-/// Term → mass (`1 + ln tf` for an item; summed over items for a story).
-pub type Masses = HashMap<String, f64>;
+/// Term → mass (`1 + ln tf` for an item; summed over items for a story). Ordered by term, so
+/// sums over it, the stored centroid and ties come out the same in every process (a hash map's
+/// order changes with its per-process seed).
+pub type Masses = BTreeMap<String, f64>;
 /// Term → document frequency.
 type Frequencies = HashMap<String, i64>;
 
 /// `1 + ln tf` masses of an item: title stems [`TITLE_WEIGHT`] times, lead stems once.
 pub fn item_masses(title: &str, text: &str) -> Masses {
-    let mut counts: Masses = HashMap::new();
+    let mut counts = Masses::new();
     for stem in terms::content_stems(title) {
         *counts.entry(stem).or_insert(0.0) += TITLE_WEIGHT;
     }
@@ -209,7 +211,7 @@ pub fn decode_centroid(text: &str) -> (Masses, Frequencies) {
 /// The item as seen by grouping: masses, idf-weighted and normalized.
 struct Query {
     masses: Masses,
-    weights: HashMap<String, f64>,
+    weights: BTreeMap<String, f64>,
 }
 
 impl Query {
@@ -413,7 +415,8 @@ fn update_centroid(
     if masses.len() > CENTROID_TERMS {
         let mut ranked: Vec<(String, f64)> = masses.into_iter().collect();
         let weight = |(t, m): &(String, f64)| m * idf(df.get(t).copied().unwrap_or(0), docs);
-        ranked.sort_by(|a, b| weight(b).total_cmp(&weight(a)));
+        // Heaviest first; equal weights by term, so the same terms are kept in every run.
+        ranked.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then_with(|| a.0.cmp(&b.0)));
         ranked.truncate(CENTROID_TERMS);
         masses = ranked.into_iter().collect();
     }

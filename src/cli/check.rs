@@ -1,12 +1,13 @@
 //! `newsdesk check`: validate the config and show what would run.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError};
 use crate::discord::route::Routes;
 
-pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(path: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let config = match Config::load(path) {
         Ok(config) => config,
         Err(ConfigError::Invalid { issues }) => {
@@ -22,9 +23,10 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
         }
     };
     let p = &config.polling;
-    println!("config {} is valid", path.display());
-    println!("storage: {}", config.storage_path().display());
-    println!(
+    writeln!(out, "config {} is valid", path.display())?;
+    writeln!(out, "storage: {}", config.storage_path().display())?;
+    writeln!(
+        out,
         "polling: every {} (min {}, max {}), timeout {}, {} at once ({} per host), items older than {} not announced",
         p.interval,
         p.min_interval,
@@ -33,46 +35,50 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
         p.concurrency,
         p.per_host_concurrency,
         p.max_item_age
-    );
-    println!("feeds ({}):", config.feeds.len());
+    )?;
+    writeln!(out, "feeds ({}):", config.feeds.len())?;
     for feed in &config.feeds {
         let url = config
             .feed_url(feed)
             .map(|u| u.to_string())
             .unwrap_or_default();
         let interval = feed.interval.unwrap_or(p.interval);
-        println!(
+        writeln!(
+            out,
             "  {} <{}> every {}, full text {:?}",
             feed.name.get_ref(),
             url,
             interval,
             feed.full_text
-        );
+        )?;
     }
-    println!("topics ({}):", config.topics.len());
+    writeln!(out, "topics ({}):", config.topics.len())?;
     for topic in &config.topics {
-        println!(
+        writeln!(
+            out,
             "  {} ({}): {}",
             topic.name.get_ref(),
             topic.display_title(),
             topic.query
-        );
+        )?;
     }
     let token_set = std::env::var(&config.discord.token_env).is_ok_and(|t| !t.trim().is_empty());
-    println!(
+    writeln!(
+        out,
         "bot token: ${} is {}",
         config.discord.token_env,
         if token_set { "set" } else { "not set" }
-    );
+    )?;
     let routes = Routes::from_config(&config, token_set, |var| std::env::var(var).ok());
-    println!("channels ({}):", config.channels.len());
+    writeln!(out, "channels ({}):", config.channels.len())?;
     for (channel, route) in config.channels.iter().zip(routes.describe()) {
         let topics: Vec<&str> = channel
             .topics
             .iter()
             .map(|t| t.get_ref().as_str())
             .collect();
-        println!(
+        writeln!(
+            out,
             "  {route}: {}, up to {} stories, topics: {}",
             match (&channel.mode, &channel.schedule) {
                 (crate::config::ChannelMode::Live, _) =>
@@ -86,7 +92,7 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
             } else {
                 topics.join(", ")
             }
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

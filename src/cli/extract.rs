@@ -17,10 +17,12 @@ pub struct ExtractArgs {
     /// One JSON line per file: {"path","title","text"} or {"path","error"}.
     #[arg(long)]
     pub json: bool,
-    /// Saved HTML pages.
+    /// Saved HTML (or plain text) pages; other files (PDFs, images, binary data) are refused.
     pub files: Vec<PathBuf>,
 }
 
+/// Prints every file's text (or its error); fails, after every file, when any file failed.
+/// Plain output keeps errors on stderr, so that standard output holds only page text.
 pub fn run(args: &ExtractArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let url = match &args.url {
         Some(raw) => Some(Url::parse(raw).with_context(|| format!("bad --url {raw:?}"))?),
@@ -50,7 +52,7 @@ pub fn run(args: &ExtractArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                     }
                     writeln!(out, "{}\n", found.text)?;
                 }
-                Err(e) => writeln!(out, "{}: {e:#}\n", path.display())?,
+                Err(e) => eprintln!("{}: {e:#}", path.display()),
             }
         }
         if result.is_err() {
@@ -58,8 +60,7 @@ pub fn run(args: &ExtractArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
     }
     out.flush()?;
-    // With --json every failure is already reported in its line; plain output ends in an error.
-    if failures > 0 && !args.json {
+    if failures > 0 {
         anyhow::bail!("{failures} of {} pages failed", args.files.len());
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! `feeds list | import FILE.opml | export`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -26,7 +27,7 @@ pub enum FeedsAction {
     Export,
 }
 
-pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
+pub async fn run(config: Config, args: &FeedsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let action = args.action.as_ref().unwrap_or(&FeedsAction::List);
     // Only an import writes; listing and exporting work beside a running daemon.
     let desk = match action {
@@ -36,17 +37,19 @@ pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
     match action {
         FeedsAction::List => {
             let feeds = desk.store().feeds()?;
-            println!(
+            writeln!(
+                out,
                 "{:<28} {:<8} {:>6}  {:<20}  LAST ERROR / URL",
                 "NAME", "STATUS", "ITEMS", "NEXT POLL"
-            );
+            )?;
             for feed in feeds.iter().filter(|f| f.active) {
                 let detail = feed
                     .health
                     .last_error
                     .clone()
                     .unwrap_or_else(|| feed.url.clone());
-                println!(
+                writeln!(
+                    out,
                     "{:<28} {:<8} {:>6}  {:<20}  {}",
                     feed.name,
                     feed.health.status.as_str(),
@@ -55,7 +58,7 @@ pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
                         .strftime("%Y-%m-%d %H:%M UTC")
                         .to_string(),
                     detail
-                );
+                )?;
             }
         }
         FeedsAction::Import { file } => {
@@ -90,10 +93,11 @@ pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
                     eprintln!("imported {}/{total}", i + 1);
                 }
             }
-            println!(
+            writeln!(
+                out,
                 "imported {added} of {total} feed(s) from {}",
                 file.display()
-            );
+            )?;
         }
         FeedsAction::Export => {
             let feeds: Vec<OpmlFeed> = desk
@@ -105,7 +109,7 @@ pub async fn run(config: Config, args: &FeedsArgs) -> anyhow::Result<()> {
                     name: Some(f.name),
                 })
                 .collect();
-            print!("{}", opml::write_opml("newsdesk feeds", &feeds));
+            write!(out, "{}", opml::write_opml("newsdesk feeds", &feeds))?;
         }
     }
     Ok(())

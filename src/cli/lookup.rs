@@ -1,5 +1,7 @@
 //! `related URL-OR-ID` and `search QUERY`: reading the store.
 
+use std::io::Write;
+
 use jiff::{SignedDuration, Timestamp};
 
 use super::run::open_desk_read_only;
@@ -25,15 +27,15 @@ pub struct SearchArgs {
     pub limit: usize,
 }
 
-pub fn related(config: Config, args: &RelatedArgs) -> anyhow::Result<()> {
+pub fn related(config: Config, args: &RelatedArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let max = config.related.max;
     let desk = open_desk_read_only(config)?;
     let store = desk.store();
     let story = find_story(&store, &args.target)?;
     let view = digest::story_view(&store, story, max)?;
-    println!("{}", render::story_block(&view));
+    writeln!(out, "{}", render::story_block(&view))?;
     if view.related.is_empty() {
-        println!("(no related earlier stories)");
+        writeln!(out, "(no related earlier stories)")?;
     }
     Ok(())
 }
@@ -55,7 +57,7 @@ fn find_story(store: &Store, target: &str) -> anyhow::Result<StoryId> {
 /// Re-exported: the search logic is shared with the slash commands.
 pub use crate::discord::commands::lookup::fts_all_of;
 
-pub fn search(config: Config, args: &SearchArgs) -> anyhow::Result<()> {
+pub fn search(config: Config, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let text = args.query.join(" ");
     if fts_all_of(&text).is_none() {
         anyhow::bail!("the query has no words to search for");
@@ -68,11 +70,11 @@ pub fn search(config: Config, args: &SearchArgs) -> anyhow::Result<()> {
         .map(|d| Timestamp::now() - SignedDuration::from_hours(i64::from(d) * 24));
     let stories = search_stories(&store, &text, since, args.limit)?;
     if stories.is_empty() {
-        println!("no stories match {text:?}");
+        writeln!(out, "no stories match {text:?}")?;
     }
     for story in stories {
         let view = digest::story_view(&store, story, max)?;
-        println!("{}\n", render::story_block(&view));
+        writeln!(out, "{}\n", render::story_block(&view))?;
     }
     Ok(())
 }

@@ -1,15 +1,18 @@
 //! The command line: one file per command group. Handlers load the config, call the library and
-//! print; errors get context here (anyhow) and become a non-zero exit.
+//! print to the writer they are given ([`output`]); errors get context here (anyhow) and become a
+//! non-zero exit, except a closed standard output, which ends the command quietly.
 
 mod check;
 pub mod extract;
 mod feeds;
+mod jsonl;
 mod lookup;
+pub mod output;
 mod relate;
 mod run;
 pub mod summarize;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.log.as_deref());
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if output::ended_by_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -90,29 +94,34 @@ fn init_logging(filter: Option<&str>) {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut out = output::stdout();
+    let result = run_command(&cli, &mut out);
+    // Flushed before an error is reported, so output and error appear in order.
+    let flushed = out.flush();
+    let code = result?;
+    flushed?;
+    Ok(code)
+}
+
+fn run_command(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Check => check::run(&cli.config),
-        Command::Relate(args) => relate::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Extract(args) => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            extract::run(args, &mut out).map(|()| ExitCode::SUCCESS)
-        }
-        Command::Summarize(args) => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            summarize::run(args, &mut out).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Check => check::run(&cli.config, out),
+        Command::Relate(args) => relate::run(args, out).map(|()| ExitCode::SUCCESS),
+        Command::Extract(args) => extract::run(args, out).map(|()| ExitCode::SUCCESS),
+        Command::Summarize(args) => summarize::run(args, out).map(|()| ExitCode::SUCCESS),
         command => {
             let config = load_config(&cli.config)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async move {
                 match command {
+                    // These print digests through their sinks (see `TerminalSink`).
                     Command::Run(args) => run::run(config, args).await,
                     Command::Poll(args) => run::poll(config, args).await,
                     Command::Digest(args) => run::digest(config, args).await,
-                    Command::Feeds(args) => feeds::run(config, args).await,
-                    Command::Related(args) => lookup::related(config, args),
-                    Command::Search(args) => lookup::search(config, args),
+                    Command::Feeds(args) => feeds::run(config, args, out).await,
+                    Command::Related(args) => lookup::related(config, args, out),
+                    Command::Search(args) => lookup::search(config, args, out),
                     Command::Check
                     | Command::Relate(_)
                     | Command::Extract(_)

@@ -3,20 +3,21 @@
 //! `{"id","title","text","published"?,"source"?}`; output lines: `{"id","story","related"}`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
 
+use super::jsonl::{self, LineError, Object};
 use crate::model::Entry;
 use crate::relate::{self, RelateSettings};
 use crate::store::{FeedSpec, ProcessedItem, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct RelateArgs {
-    /// JSON lines file ("-" for stdin).
+    /// JSON lines file ("-" for stdin). A bad line gets an {"line","id"?,"error"} line instead
+    /// of its result, and the command ends non-zero.
     #[arg(long)]
     pub input: PathBuf,
     /// Related ids per article.
@@ -24,17 +25,32 @@ pub struct RelateArgs {
     pub k: usize,
 }
 
-#[derive(Debug, Deserialize)]
-struct Article {
-    id: serde_json::Value,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    text: String,
-    #[serde(default)]
-    published: Option<String>,
-    #[serde(default)]
-    source: Option<String>,
+/// One input line's article.
+struct Article<'a> {
+    id: &'a serde_json::Value,
+    title: &'a str,
+    text: &'a str,
+    published: Option<Timestamp>,
+    source: &'a str,
+}
+
+impl<'a> Article<'a> {
+    fn read(object: &'a Object) -> Result<Article<'a>, LineError> {
+        let published = match object.string("published")? {
+            Some(raw) => Some(parse_time(raw).ok_or_else(|| LineError::BadValue {
+                field: "published",
+                problem: format!("{raw:?} is not a time (RFC 3339, or a date YYYY-MM-DD)"),
+            })?),
+            None => None,
+        };
+        Ok(Article {
+            id: object.required("id")?,
+            title: object.string("title")?.unwrap_or_default(),
+            text: object.string("text")?.unwrap_or_default(),
+            published,
+            source: object.string("source")?.unwrap_or("batch"),
+        })
+    }
 }
 
 /// A store file in the temp directory, removed on drop.
@@ -48,116 +64,136 @@ impl Drop for TempStore {
     }
 }
 
-pub fn run(args: &RelateArgs) -> anyhow::Result<()> {
-    let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        let file = std::fs::File::open(&args.input)
-            .with_context(|| format!("cannot open {}", args.input.display()))?;
-        Box::new(std::io::BufReader::new(file))
-    };
+/// Prints one line per input line; fails (after printing every line) when any line was bad.
+pub fn run(args: &RelateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let reader = jsonl::open(&args.input)?;
     let temp = TempStore(std::env::temp_dir().join(format!(
         "newsdesk-relate-{}-{}.db",
         std::process::id(),
         Timestamp::now().as_nanosecond()
     )));
-    let mut store = Store::open(&temp.0)?;
-    let settings = RelateSettings {
-        max_related: args.k,
-        ..RelateSettings::default()
+    let mut batch = Batch {
+        store: Store::open(&temp.0)?,
+        settings: RelateSettings {
+            max_related: args.k,
+            ..RelateSettings::default()
+        },
+        start: Timestamp::now(),
+        feeds: HashMap::new(),
+        keys: HashMap::new(),
     };
-    let start = Timestamp::now();
-    let mut feeds: HashMap<String, i64> = HashMap::new();
-    let mut keys: HashMap<i64, String> = HashMap::new();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.context("cannot read input")?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let article: Article = match serde_json::from_str(&line) {
-            Ok(a) => a,
-            Err(e) => {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"line": n + 1, "error": e.to_string()})
-                )?;
-                continue;
-            }
+    let (mut total, mut failed) = (0usize, 0usize);
+    for line in jsonl::objects(reader) {
+        let (number, object) =
+            line.with_context(|| format!("cannot read {}", args.input.display()))?;
+        total += 1;
+        let printed = match &object {
+            Err(e) => Err(jsonl::error_line(number, None, e)),
+            Ok(object) => batch
+                .relate(object, number)?
+                .map_err(|e| jsonl::error_line(number, object.id(), &e)),
         };
-        let id = match &article.id {
+        let printed = printed.unwrap_or_else(|error| {
+            failed += 1;
+            error
+        });
+        writeln!(out, "{printed}")?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        anyhow::bail!("{failed} of {total} lines failed");
+    }
+    Ok(())
+}
+
+/// The engine's state over one batch.
+struct Batch {
+    store: Store,
+    settings: RelateSettings,
+    /// The clock of articles without a date.
+    start: Timestamp,
+    /// Feed id per source name.
+    feeds: HashMap<String, i64>,
+    /// Input id per stored item.
+    keys: HashMap<i64, String>,
+}
+
+impl Batch {
+    /// The output line of one article (input line `number`), or why the line is unusable; store
+    /// failures are errors of the whole batch.
+    fn relate(
+        &mut self,
+        object: &Object,
+        number: usize,
+    ) -> anyhow::Result<Result<serde_json::Value, LineError>> {
+        let article = match Article::read(object) {
+            Ok(article) => article,
+            Err(e) => return Ok(Err(e)),
+        };
+        let id = match article.id {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        // Without a date, arrival order is the clock: one minute per article.
+        // Without a date, arrival order is the clock: one minute per line.
         let published = article
             .published
-            .as_deref()
-            .and_then(parse_time)
-            .unwrap_or_else(|| start + SignedDuration::from_mins(n as i64));
-        let source = article
-            .source
-            .clone()
-            .unwrap_or_else(|| "batch".to_string());
-        let feed_id = match feeds.get(&source) {
+            .unwrap_or_else(|| self.start + SignedDuration::from_mins(number as i64 - 1));
+        let feed_id = match self.feeds.get(article.source) {
             Some(id) => *id,
             None => {
                 let spec = FeedSpec {
-                    name: source.clone(),
-                    url: format!("batch:{}", feeds.len()),
+                    name: article.source.to_string(),
+                    url: format!("batch:{}", self.feeds.len()),
                 };
-                let id = store.add_feed(&spec, "batch", start)?;
-                feeds.insert(source.clone(), id);
+                let id = self.store.add_feed(&spec, "batch", self.start)?;
+                self.feeds.insert(article.source.to_string(), id);
                 id
             }
         };
         let entry = Entry {
             key: id.clone(),
             url: None,
-            title: article.title.clone(),
+            title: article.title.to_string(),
             author: None,
             published: Some(published),
-            text: article.text.clone(),
+            text: article.text.to_string(),
             content_html: None,
         };
-        let Some(item_id) = store.store_batch_entry(feed_id, &source, &entry)? else {
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"id": article.id, "error": "duplicate id"})
-            )?;
-            continue;
+        let Some(item_id) = self
+            .store
+            .store_batch_entry(feed_id, article.source, &entry)?
+        else {
+            return Ok(Err(LineError::BadValue {
+                field: "id",
+                problem: format!("{id:?} was used by an earlier line"),
+            }));
         };
-        let item = store.item(item_id)?;
-        let relation = relate::relate_item(&mut store, &item, &article.text, &settings)?;
-        store.finish_item(
+        let item = self.store.item(item_id)?;
+        let relation = relate::relate_item(&mut self.store, &item, article.text, &self.settings)?;
+        self.store.finish_item(
             item_id,
             &ProcessedItem {
-                text: &article.text,
+                text: article.text,
                 text_source: "feed",
                 summary: "",
                 topics: &[],
             },
             published,
         )?;
-        keys.insert(item_id, id);
+        self.keys.insert(item_id, id);
         let mut related = Vec::new();
         for link in &relation.related {
-            let lead = store.story(link.story_id)?.lead_item_id;
-            if let Some(key) = keys.get(&lead) {
+            let lead = self.store.story(link.story_id)?.lead_item_id;
+            if let Some(key) = self.keys.get(&lead) {
                 related.push(key.clone());
             }
         }
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"id": article.id, "story": relation.story_id.to_string(), "related": related})
-        )?;
+        Ok(Ok(serde_json::json!({
+            "id": article.id,
+            "story": relation.story_id.to_string(),
+            "related": related,
+        })))
     }
-    out.flush()?;
-    Ok(())
 }
 
 fn parse_time(s: &str) -> Option<Timestamp> {

@@ -109,8 +109,11 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
     } else {
         Routes::from_config(&desk.config, token.is_some(), |var| std::env::var(var).ok())
     };
-    for line in routes.describe() {
-        eprintln!("{line}");
+    if !args.dry_run {
+        // Where each channel goes, so a digest that waits is never a mystery.
+        for line in routes.describe() {
+            eprintln!("{line}");
+        }
     }
     let base = desk.config.discord.api_base.clone();
     match token {

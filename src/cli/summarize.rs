@@ -1,17 +1,19 @@
 //! `newsdesk summarize`: extractive summaries of JSON-lines articles (for the summary scorer and
 //! for trying options by hand).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use serde::Deserialize;
+
+use super::jsonl::{self, LineError, Object};
 
 use crate::summarize::{self, SummaryOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct SummarizeArgs {
-    /// JSON lines {"id","text","title"?}; "-" reads standard input.
+    /// JSON lines {"id","text","title"?}; "-" reads standard input. A bad line gets an
+    /// {"line","id"?,"error"} line instead of its summary, and the command ends non-zero.
     #[arg(long)]
     pub input: PathBuf,
     /// Maximum sentences per summary.
@@ -22,52 +24,45 @@ pub struct SummarizeArgs {
     pub max_chars: usize,
 }
 
-#[derive(Deserialize)]
-struct Article {
-    id: serde_json::Value,
-    text: String,
-    title: Option<String>,
-}
-
+/// Prints one line per input line; fails (after printing every line) when any line was bad.
 pub fn run(args: &SummarizeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
-        Box::new(BufReader::new(std::io::stdin()))
-    } else {
-        let file = std::fs::File::open(&args.input)
-            .with_context(|| format!("cannot open {}", args.input.display()))?;
-        Box::new(BufReader::new(file))
-    };
+    let reader = jsonl::open(&args.input)?;
     let opts = SummaryOptions {
         sentences: args.sentences,
         max_chars: args.max_chars,
     };
-    for (number, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read line {}", number + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        writeln!(out, "{}", summarize_line(&line, number + 1, opts))?;
+    let (mut total, mut failed) = (0usize, 0usize);
+    for line in jsonl::objects(reader) {
+        let (number, object) =
+            line.with_context(|| format!("cannot read {}", args.input.display()))?;
+        total += 1;
+        let printed = object
+            .as_ref()
+            .map_err(|e| jsonl::error_line(number, None, e))
+            .and_then(|object| {
+                summarize_object(object, opts)
+                    .map_err(|e| jsonl::error_line(number, object.id(), &e))
+            })
+            .unwrap_or_else(|error| {
+                failed += 1;
+                error
+            });
+        writeln!(out, "{printed}")?;
     }
     out.flush()?;
+    if failed > 0 {
+        anyhow::bail!("{failed} of {total} lines failed");
+    }
     Ok(())
 }
 
-/// The output line for one input line: a summary, or an error naming the id when there is one.
-fn summarize_line(line: &str, number: usize, opts: SummaryOptions) -> serde_json::Value {
-    match serde_json::from_str::<Article>(line) {
-        Ok(article) => serde_json::json!({
-            "id": article.id,
-            "summary": summarize::summarize(article.title.as_deref(), &article.text, opts),
-        }),
-        Err(e) => {
-            let id = serde_json::from_str::<serde_json::Value>(line)
-                .ok()
-                .and_then(|v| v.get("id").cloned());
-            let error = format!("line {number}: {e}");
-            match id {
-                Some(id) => serde_json::json!({ "id": id, "error": error }),
-                None => serde_json::json!({ "error": error }),
-            }
-        }
-    }
+/// The summary line of one article.
+fn summarize_object(object: &Object, opts: SummaryOptions) -> Result<serde_json::Value, LineError> {
+    let id = object.required("id")?;
+    let text = object.required_string("text")?;
+    let title = object.string("title")?;
+    Ok(serde_json::json!({
+        "id": id,
+        "summary": summarize::summarize(title, text, opts),
+    }))
 }

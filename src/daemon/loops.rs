@@ -21,10 +21,6 @@ use crate::store::{FeedId, FeedRow};
 const PROCESS_BATCH: usize = 16;
 /// How often the search index is merged (also once at start).
 const MAINTENANCE_EVERY: SignedDuration = SignedDuration::from_hours(24);
-/// The first digests wait at most this long for the items pending at start (left by a crash or
-/// a stop) to be processed, so a catch-up digest after downtime carries them. Polls are not
-/// waited for: a slow feed must not hold up a digest's slot.
-const WARM_UP: Duration = Duration::from_secs(10);
 
 pub(super) struct Loops<'a, S: Sink> {
     desk: &'a Arc<Desk>,
@@ -38,7 +34,9 @@ pub(super) struct Loops<'a, S: Sink> {
     stop_all_view: Shutdown,
     new_items: Notify,
     new_stories: Notify,
-    /// Set once the processor first found the queue empty.
+    /// Set once every feed due at start has been polled, then once the processor has
+    /// processed what they brought.
+    first_round_polled: watch::Sender<bool>,
     caught_up: watch::Sender<bool>,
     started: Timestamp,
 }
@@ -64,6 +62,7 @@ impl<'a, S: Sink> Loops<'a, S> {
             stop_all_view,
             new_items: Notify::new(),
             new_stories: Notify::new(),
+            first_round_polled: watch::channel(false).0,
             caught_up: watch::channel(false).0,
             started: clock.now(),
         }
@@ -121,6 +120,8 @@ impl<'a, S: Sink> Loops<'a, S> {
         let mut backoff = Backoff::new(self.options.fault_backoff);
         let mut in_flight: HashSet<FeedId> = HashSet::new();
         let mut tasks: JoinSet<(FeedRow, Result<PollOutcome, PipelineError>)> = JoinSet::new();
+        // The feeds due at start that have not been polled yet.
+        let mut first_round: Option<HashSet<FeedId>> = None;
         while !self.stopping() {
             let now = self.clock.now();
             // Bound first: a guard in the match head would be held through the backoff.
@@ -133,6 +134,10 @@ impl<'a, S: Sink> Loops<'a, S> {
                     continue;
                 }
             };
+            let round = first_round.get_or_insert_with(|| due.iter().map(|f| f.id).collect());
+            if round.is_empty() {
+                self.first_round_polled.send_replace(true);
+            }
             for feed in due {
                 if tasks.len() >= limit {
                     break;
@@ -169,6 +174,9 @@ impl<'a, S: Sink> Loops<'a, S> {
                 continue;
             };
             in_flight.remove(&feed.id);
+            if let Some(round) = first_round.as_mut() {
+                round.remove(&feed.id);
+            }
             match outcome {
                 Ok(outcome) => {
                     backoff.reset();
@@ -191,6 +199,7 @@ impl<'a, S: Sink> Loops<'a, S> {
     async fn processor(&self) -> Result<(), PipelineError> {
         let mut backoff = Backoff::new(self.options.fault_backoff);
         let mut maintained: Option<Timestamp> = None;
+        let mut polled = self.first_round_polled.subscribe();
         while !self.stopping() {
             let now = self.clock.now();
             if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
@@ -201,11 +210,17 @@ impl<'a, S: Sink> Loops<'a, S> {
                 }
                 maintained = Some(now);
             }
+            let first_round_done = *polled.borrow_and_update();
             match self.desk.process_batch(PROCESS_BATCH, now).await {
                 Ok(0) => {
                     backoff.reset();
-                    self.caught_up.send_replace(true);
-                    self.pause(MAX_SLEEP, Some(&self.new_items)).await;
+                    if first_round_done {
+                        self.caught_up.send_replace(true);
+                    }
+                    tokio::select! {
+                        _ = self.pause(MAX_SLEEP, Some(&self.new_items)) => {}
+                        _ = polled.changed(), if !first_round_done => {}
+                    }
                 }
                 Ok(n) => {
                     backoff.reset();
@@ -225,8 +240,8 @@ impl<'a, S: Sink> Loops<'a, S> {
         let mut caught_up = self.caught_up.subscribe();
         tokio::select! {
             _ = caught_up.wait_for(|done| *done) => {}
-            _ = tokio::time::sleep(WARM_UP) => {
-                tracing::info!("first digests go out while items pending at start are still processed");
+            _ = tokio::time::sleep(self.options.warm_up) => {
+                tracing::info!("first digests go out while feeds due at start are still polled");
             }
             _ = self.shutdown.fired() => {}
             _ = self.stop_all_view.fired() => {}

@@ -54,6 +54,10 @@ pub struct RunOptions {
     pub grace: Duration,
     /// First wait after a fault; doubles per repeat up to [`MAX_BACKOFF`].
     pub fault_backoff: Duration,
+    /// At start, digests wait at most this long for the feeds due then to be polled and their
+    /// items processed, so a catch-up digest after downtime carries the latest news; a slow
+    /// feed holds them up no longer than this, and later slots never wait for polls.
+    pub warm_up: Duration,
 }
 
 impl Default for RunOptions {
@@ -63,6 +67,7 @@ impl Default for RunOptions {
             dry_run: false,
             grace: Duration::from_secs(10),
             fault_backoff: Duration::from_secs(1),
+            warm_up: Duration::from_secs(10),
         }
     }
 }

@@ -118,9 +118,10 @@ pub fn truncate_words(text: &str, limit: usize) -> String {
     format!("{at_word}…")
 }
 
-/// The digest as one JSON document.
+/// The digest as one JSON document on one line (JSON Lines when several are printed).
 pub fn json(digest: &Digest) -> String {
-    serde_json::to_string_pretty(digest).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    serde_json::to_string(digest)
+        .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
 }
 
 #[cfg(test)]

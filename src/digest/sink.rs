@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use super::Digest;
 use super::{layout, render};
+use crate::cli::output;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -39,7 +40,11 @@ pub trait Sink: Send + Sync {
 }
 
 /// Prints each message as it would be posted, separated by a rule naming the channel (and, for
-/// a forum channel, the title of the post the digest opens).
+/// a forum channel, the title of the post the digest opens); as JSON, one line per digest
+/// ([`render::json`]), so several channels' digests stay parseable one line at a time.
+///
+/// A closed pipe ends the process quietly ([`crate::cli::output`]): the delivery loop would log
+/// the write error and go on printing to nobody.
 pub struct TerminalSink<W: Write + Send> {
     out: Mutex<W>,
     json: bool,
@@ -99,7 +104,10 @@ impl<W: Write + Send> TerminalSink<W> {
 
 impl<W: Write + Send> Sink for TerminalSink<W> {
     async fn post(&self, digest: &Digest) -> Result<(), SinkError> {
-        self.write(digest)
+        match self.write(digest) {
+            Err(SinkError::Io(e)) if output::is_closed_pipe(&e) => output::exit_on_closed_pipe(),
+            written => written,
+        }
     }
 }
 

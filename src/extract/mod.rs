@@ -9,6 +9,7 @@
 //! scored clearly better at similar speed.
 
 mod boilerplate;
+mod sniff;
 
 use std::borrow::Cow;
 
@@ -34,15 +35,24 @@ pub enum ExtractError {
     TooDeep,
     #[error("page not readable: {0}")]
     Readability(#[from] dom_smoothie::ReadabilityError),
+    #[error("not an HTML or text page: {0}")]
+    NotText(&'static str),
 }
 
 /// Decodes page bytes (charset from the header, BOM or `<meta>`) and extracts the article.
+/// Bytes that are not a page (a PDF, an image, binary data) are refused.
 pub fn extract_bytes(
     bytes: &[u8],
     content_type: Option<&str>,
     url: Option<&Url>,
 ) -> Result<Extracted, ExtractError> {
+    if let Some(what) = sniff::binary_signature(bytes) {
+        return Err(ExtractError::NotText(what));
+    }
     let html = charset::decode(bytes, content_type, DocKind::Html);
+    if let Some(what) = sniff::binary_text(&html) {
+        return Err(ExtractError::NotText(what));
+    }
     extract(&html, url)
 }
 
@@ -70,14 +80,7 @@ pub fn extract(html: &str, url: Option<&Url>) -> Result<Extracted, ExtractError>
     if text.is_empty() {
         return Err(ExtractError::NoText);
     }
-    let title = Some(
-        article
-            .title
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
-    .filter(|t| !t.is_empty());
+    let title = Some(printable_words(&article.title)).filter(|t| !t.is_empty());
     Ok(Extracted { title, text })
 }
 
@@ -309,13 +312,23 @@ const PROSE_PARAGRAPH_CHARS: usize = 150;
 /// are named after their sidebars and widgets too ("with-sidebar", "widget-area").
 const PROSE_PARAGRAPHS: usize = 3;
 
+/// The words of `line` joined by single spaces, without control characters (a page's stray
+/// bells and escapes must not reach a terminal, a summary or Discord).
+fn printable_words(line: &str) -> String {
+    line.split_whitespace()
+        .map(|word| word.replace(sniff::is_stray_control, ""))
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Paragraphs of the extracted text, without furniture lines and head bylines/datelines.
 fn clean_paragraphs(text: &str) -> String {
     let mut out: Vec<String> = Vec::new();
     // After a "More:" or "Don't miss" line come linked headlines, up to the next prose line.
     let mut in_headline_list = false;
     for line in text.lines() {
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        let line = printable_words(line);
         if line.is_empty() {
             continue;
         }

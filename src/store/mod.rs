@@ -214,6 +214,18 @@ impl Store {
     }
 }
 
+pub(crate) fn ts_to_sql(t: Timestamp) -> i64 {
+    t.as_second()
+}
+
+pub(crate) fn ts_from_sql(secs: i64) -> Timestamp {
+    Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+pub(crate) fn opt_ts(secs: Option<i64>) -> Option<Timestamp> {
+    secs.map(ts_from_sql)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,16 +260,4 @@ mod tests {
             )
             .expect("room again");
     }
-}
-
-pub(crate) fn ts_to_sql(t: Timestamp) -> i64 {
-    t.as_second()
-}
-
-pub(crate) fn ts_from_sql(secs: i64) -> Timestamp {
-    Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-pub(crate) fn opt_ts(secs: Option<i64>) -> Option<Timestamp> {
-    secs.map(ts_from_sql)
 }

@@ -286,3 +286,101 @@ fn demo_commands_work_end_to_end() {
     assert!(imported.contains("imported 1 of 1"), "{imported}");
     assert!(run_ok(&config, &["feeds"]).contains("Extra"));
 }
+
+/// Runs `args` with its standard output closed before the command writes anything, as a reader
+/// that stops early (`| head -5`) leaves it.
+fn with_closed_stdout(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut child = newsdesk()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = demo_copy();
+    let config = dir.path().join("demo.toml");
+    run_ok(&config, &["poll"]);
+    let page = dir.path().join("demo/pages/telescope-first-light.html");
+    let batch = dir.path().join("batch.jsonl");
+    std::fs::write(
+        &batch,
+        "{\"id\":\"a\",\"title\":\"Quake\",\"text\":\"A quake hit the town. Homes fell.\"}\n",
+    )
+    .unwrap();
+    let (page, batch) = (page.to_str().unwrap(), batch.to_str().unwrap());
+    let commands: [&[&str]; 12] = [
+        &["check"],
+        &["feeds"],
+        &["feeds", "export"],
+        &["search", "export", "controls"],
+        &["related", "1"],
+        &["digest", "--dry-run"],
+        &["digest", "--dry-run", "--format", "json"],
+        &["run", "--once", "--dry-run"],
+        &["extract", page],
+        &["extract", "--json", page],
+        &["summarize", "--input", batch],
+        &["relate", "--input", batch],
+    ];
+    let loud: Vec<String> = commands
+        .iter()
+        .filter_map(|args| {
+            let out = with_closed_stdout(&config, args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr.lines().next().unwrap_or_default();
+            (!out.status.success() || !stderr.is_empty())
+                .then(|| format!("{args:?}: {:?} {first}", out.status))
+        })
+        .collect();
+    assert!(loud.is_empty(), "{}", loud.join("\n"));
+}
+
+#[test]
+fn digest_json_is_one_json_object_per_line_for_every_channel() {
+    let dir = demo_copy();
+    let config = dir.path().join("demo.toml");
+    run_ok(&config, &["poll"]);
+    let parse = |printed: &str| -> Vec<serde_json::Value> {
+        printed
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let channels = |digests: &[serde_json::Value]| -> Vec<String> {
+        digests
+            .iter()
+            .map(|d| d["channel"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let dry = parse(&run_ok(
+        &config,
+        &["digest", "--dry-run", "--format", "json"],
+    ));
+    assert_eq!(channels(&dry), ["research-desk", "ai-desk"]);
+    assert!(
+        dry.iter()
+            .all(|d| !d["stories"].as_array().unwrap().is_empty())
+    );
+    // Sent until nothing is left: each run prints only well-formed lines.
+    for _ in 0..3 {
+        parse(&run_ok(&config, &["digest", "--format", "json"]));
+    }
+    let empty = parse(&run_ok(
+        &config,
+        &["digest", "--dry-run", "--format", "json"],
+    ));
+    assert_eq!(channels(&empty), ["research-desk", "ai-desk"]);
+    assert!(
+        empty
+            .iter()
+            .all(|d| d["stories"].as_array().unwrap().is_empty()),
+        "{empty:?}"
+    );
+}

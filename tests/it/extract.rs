@@ -129,7 +129,8 @@ fn cli_writes_one_json_line_per_file_and_continues_past_failures() {
         files: vec![missing.clone(), good.clone()],
     };
     let mut out = Vec::new();
-    run(&args_json, &mut out).expect("run");
+    let failed = run(&args_json, &mut out).expect_err("a missing file fails the run");
+    assert_eq!(failed.to_string(), "1 of 2 pages failed");
     let lines: Vec<serde_json::Value> = String::from_utf8(out)
         .expect("utf-8")
         .lines()

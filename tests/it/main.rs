@@ -1,6 +1,7 @@
 //! One integration-test binary for the whole suite (one link step, shared helpers).
 
 mod cli;
+mod cli_batch;
 mod corpus;
 mod daemon;
 mod digest_update;

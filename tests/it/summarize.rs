@@ -128,7 +128,8 @@ fn cli_reports_bad_lines_and_continues() {
         max_chars: 600,
     };
     let mut out = Vec::new();
-    run(&args, &mut out).expect("run");
+    let failed = run(&args, &mut out).expect_err("bad lines fail the run");
+    assert_eq!(failed.to_string(), "2 of 4 lines failed");
     let got: Vec<serde_json::Value> = String::from_utf8(out)
         .expect("utf-8")
         .lines()
