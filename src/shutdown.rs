@@ -36,11 +36,13 @@ impl Shutdown {
         Shutdown::new().1
     }
 
-    /// Fired by SIGTERM or Ctrl-C. The handlers are installed before this returns, so a signal
-    /// that arrives while the program is still starting is not lost (nor fatal).
+    /// Fired by SIGTERM or Ctrl-C. The handlers are installed before this returns; a signal
+    /// held since start ([`hold_stop_signals`]) is delivered to them then, so a stop that comes
+    /// while the program is still starting is neither lost nor fatal.
     pub fn on_signals() -> Shutdown {
         let (trigger, shutdown) = Shutdown::new();
         let signal = install_signal_handlers();
+        release_stop_signals();
         tokio::spawn(async move {
             signal.await;
             tracing::info!("stop requested");
@@ -70,6 +72,38 @@ impl Shutdown {
         if flag.wait_for(|set| *set).await.is_err() {
             std::future::pending::<()>().await;
         }
+    }
+}
+
+/// Keeps SIGTERM and SIGINT pending instead of acted on, from the program's first instant until
+/// [`Shutdown::on_signals`] has its handlers in place (or [`release_stop_signals`]: commands
+/// that take the default action). Threads started meanwhile inherit the hold.
+pub fn hold_stop_signals() {
+    #[cfg(unix)]
+    set_stop_signals_held(true);
+}
+
+/// Lets held SIGTERM and SIGINT through (to the handlers, or to their default action).
+pub fn release_stop_signals() {
+    #[cfg(unix)]
+    set_stop_signals_held(false);
+}
+
+#[cfg(unix)]
+fn set_stop_signals_held(held: bool) {
+    let how = if held {
+        libc::SIG_BLOCK
+    } else {
+        libc::SIG_UNBLOCK
+    };
+    // SAFETY: `set` is initialised by sigemptyset before use, and pthread_sigmask only changes
+    // this thread's signal mask; no memory is shared with the call beyond these locals.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
     }
 }
 

@@ -69,7 +69,12 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // Before anything else: a stop requested while `run` starts up waits for its handler.
+    crate::shutdown::hold_stop_signals();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_)) {
+        crate::shutdown::release_stop_signals();
+    }
     init_logging(cli.log.as_deref());
     match dispatch(cli) {
         Ok(code) => code,
@@ -117,7 +122,7 @@ fn run_command(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 match command {
                     // These print digests through their sinks (see `TerminalSink`).
                     Command::Run(args) => run::run(config, args).await,
-                    Command::Poll(args) => run::poll(config, args).await,
+                    Command::Poll(args) => run::poll(config, args, out).await,
                     Command::Digest(args) => run::digest(config, args).await,
                     Command::Feeds(args) => feeds::run(config, args, out).await,
                     Command::Related(args) => lookup::related(config, args, out),

@@ -1,6 +1,6 @@
 //! `run`, `poll` and `digest`: the pipeline from the command line.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -119,15 +119,20 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
     match token {
         Some(token) if !args.dry_run => {
             // One HTTP stack for feeds and Discord: serenity gets the fetcher's client.
-            let mut http = serenity::all::HttpBuilder::new(&token).client(desk.fetcher().client());
-            if base.trim_end_matches('/') != DISCORD_API_BASE {
-                // serenity sends through a proxy only with its own rate limiter off; 429s are
-                // then waited out by the sink's retries.
-                http = http.proxy(base).ratelimiter_disabled(true);
-            }
+            let client = desk.fetcher().client();
+            let proxy = (base.trim_end_matches('/') != DISCORD_API_BASE).then_some(base);
+            let make_http = move || {
+                let http = serenity::all::HttpBuilder::new(&token).client(client.clone());
+                match &proxy {
+                    // serenity sends through a proxy only with its own rate limiter off; 429s
+                    // are then waited out by the sink's retries.
+                    Some(base) => http.proxy(base).ratelimiter_disabled(true).build(),
+                    None => http.build(),
+                }
+            };
             crate::discord::bot::run(
                 desk,
-                http.build(),
+                make_http,
                 routes,
                 &SystemClock,
                 options,
@@ -192,7 +197,7 @@ async fn open_desk_when_ready(
     }
 }
 
-pub async fn poll(config: Config, args: &PollArgs) -> anyhow::Result<()> {
+pub async fn poll(config: Config, args: &PollArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let desk = open_desk(config)?;
     let now = Timestamp::now();
     let report = progress(desk.store().active_feeds()?.len());
@@ -203,7 +208,7 @@ pub async fn poll(config: Config, args: &PollArgs) -> anyhow::Result<()> {
         desk.poll_due(now, &report).await?;
     }
     let processed = desk.process_pending(now).await?;
-    println!("processed {processed} new item(s)");
+    writeln!(out, "processed {processed} new item(s)")?;
     Ok(())
 }
 

@@ -1,11 +1,11 @@
 //! The bot: the gateway client (slash commands) and the daemon loop (digests) side by side,
-//! sharing one HTTP client, stopped together.
+//! sharing one HTTP stack, stopped together. The desk never waits for Discord: digests start
+//! at once, and the gateway connects (or keeps failing to) on its own task.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use serenity::all::{ClientBuilder, GatewayIntents, Http};
+use serenity::all::{ClientBuilder, GatewayIntents, Http, ShardManager};
 
 use crate::daemon::{self, Clock, RunOptions};
 use crate::digest::TerminalSink;
@@ -21,25 +21,23 @@ use crate::store::FeedRow;
 /// must not keep the process alive).
 const GATEWAY_CLOSE: Duration = Duration::from_secs(5);
 
-/// Runs the bot until `shutdown` fires (or one cycle with `options.once`). `http` is serenity's
-/// client, normally built on the fetcher's reqwest client so the program has one HTTP stack;
-/// `routes` says where each channel's digests go.
+/// Runs the bot until `shutdown` fires (or one cycle with `options.once`). `make_http` builds
+/// serenity's client (normally on the fetcher's reqwest client, so the program has one HTTP
+/// stack): one for digests, one for the gateway and commands. `routes` says where each
+/// channel's digests go.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     desk: Arc<Desk>,
-    http: Http,
+    make_http: impl Fn() -> Http,
     routes: Routes,
     clock: &dyn Clock,
     options: RunOptions,
     on_feed: &(dyn Fn(&FeedRow, &PollOutcome) + Sync),
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
-        .event_handler(Handler::new(Arc::clone(&desk)))
-        .await
-        .context("cannot build the Discord client")?;
     let webhooks = WebhookClient::new(desk.fetcher().client(), &desk.config.discord.api_base);
     let discord = DiscordSink::new(
-        Some(Arc::clone(&client.http)),
+        Some(Arc::new(make_http())),
         webhooks,
         Arc::clone(&desk),
         routes.discord_targets(),
@@ -47,12 +45,26 @@ pub async fn run(
     let terminal = TerminalSink::new(std::io::stdout(), false)
         .with_forums(crate::digest::forum_channels(&desk.config));
     let sink = RoutedSink::new(routes, terminal, Some(discord));
-    let shards = Arc::clone(&client.shard_manager);
-    let gateway = tokio::spawn(async move { client.start().await });
+
+    let (shards_tx, shards_rx) = tokio::sync::oneshot::channel::<Arc<ShardManager>>();
+    let gateway = {
+        let http = make_http();
+        let handler = Handler::new(Arc::clone(&desk));
+        tokio::spawn(async move {
+            // Asks Discord for the gateway's address first: slow when Discord is unreachable.
+            let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
+                .event_handler(handler)
+                .await?;
+            let _ = shards_tx.send(Arc::clone(&client.shard_manager));
+            client.start().await
+        })
+    };
     let result = daemon::run(Arc::clone(&desk), &sink, clock, options, on_feed, shutdown).await;
-    if tokio::time::timeout(GATEWAY_CLOSE, shards.shutdown_all())
-        .await
-        .is_err()
+    let mut shards_rx = shards_rx;
+    if let Ok(shards) = shards_rx.try_recv()
+        && tokio::time::timeout(GATEWAY_CLOSE, shards.shutdown_all())
+            .await
+            .is_err()
     {
         tracing::warn!("the Discord gateway did not close in time");
     }

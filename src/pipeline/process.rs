@@ -249,13 +249,14 @@ async fn fetch_page_text(fetcher: &Fetcher, url: &str) -> Option<String> {
     match fetcher.get(&parsed, &Default::default()).await {
         Ok(FetchOutcome::Fetched(page)) => {
             let url = url.to_string();
+            // PDFs, images and other binaries are refused by their bytes, not parsed as HTML.
             let extracted = tokio::task::spawn_blocking(move || {
-                let html = crate::charset::decode(
+                extract::extract_bytes(
                     &page.body,
                     page.content_type.as_deref(),
-                    crate::charset::DocKind::Html,
-                );
-                extract::extract(&html, Some(&page.final_url)).map(|found| found.text)
+                    Some(&page.final_url),
+                )
+                .map(|found| found.text)
             })
             .await;
             match extracted {

@@ -78,7 +78,7 @@ async fn the_bot_answers_commands_and_posts_its_scheduled_digest() {
     let clock = Fixed(at("2026-11-20T12:00:00Z"));
     let run = bot::run(
         Arc::clone(&desk),
-        fake.http(),
+        || fake.http(),
         Routes::from_config(&desk.config, true, |_| None),
         &clock,
         RunOptions::default(),

@@ -261,3 +261,369 @@ async fn webhook_channels_post_without_a_bot_token_and_bot_channels_wait_for_one
     assert!(listed.contains("#hooked → Discord webhook 77"), "{listed}");
     assert!(listed.contains("#botless → nowhere yet"), "{listed}");
 }
+
+/// A sink that records each digest with what `note` says about the desk at that moment.
+struct Witness<F: Fn() -> bool + Send + Sync> {
+    posts: std::sync::Mutex<Vec<(newsdesk::digest::Digest, bool)>>,
+    note: F,
+}
+
+impl<F: Fn() -> bool + Send + Sync> newsdesk::digest::Sink for Witness<F> {
+    async fn post(
+        &self,
+        digest: &newsdesk::digest::Digest,
+    ) -> Result<(), newsdesk::digest::SinkError> {
+        let noted = (self.note)();
+        self.posts
+            .lock()
+            .expect("posts")
+            .push((digest.clone(), noted));
+        Ok(())
+    }
+}
+
+struct Frozen(Timestamp);
+impl daemon::Clock for Frozen {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// Options for a daemon under test: short waits everywhere.
+fn quick() -> daemon::RunOptions {
+    daemon::RunOptions {
+        grace: std::time::Duration::from_millis(200),
+        fault_backoff: std::time::Duration::from_millis(20),
+        warm_up: std::time::Duration::from_millis(100),
+        ..daemon::RunOptions::default()
+    }
+}
+
+/// Waits (polling every 10 ms, at most `limit`) for `check`.
+async fn eventually(limit: std::time::Duration, check: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    check()
+}
+
+const LIVE: &str = "[[channel]]\nname = \"live\"\nmode = \"live\"\nmax_stories = 50\n";
+
+/// A feed that takes its time answering holds up neither processing nor delivery: the other
+/// feed's story is posted while that poll is still open.
+#[tokio::test]
+async fn a_feed_that_does_not_answer_holds_up_no_digest() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fx = Fixture::new().await;
+    fx.server.route("/fast.xml", Resp::ok(two_items()));
+    fx.server.route(
+        "/slow.xml",
+        Resp::ok(two_items()).delay(std::time::Duration::from_secs(3)),
+    );
+    let mut config = fx.config(&[("Fast", "/fast.xml"), ("Slow", "/slow.xml")], LIVE);
+    config.polling.announce_first_fetch = true;
+    config.polling.timeout = newsdesk::duration::HumanDuration::secs(10);
+    let now = at("2026-11-20T12:00:00Z");
+    let desk = fx.desk(config, now);
+    let slow_done = std::sync::Arc::new(AtomicBool::new(false));
+    let sink = Witness {
+        posts: Default::default(),
+        note: {
+            let slow_done = std::sync::Arc::clone(&slow_done);
+            move || slow_done.load(Ordering::SeqCst)
+        },
+    };
+    let on_feed = |feed: &newsdesk::store::FeedRow, _: &newsdesk::pipeline::PollOutcome| {
+        if feed.name == "Slow" {
+            slow_done.store(true, Ordering::SeqCst);
+        }
+    };
+    let (trigger, shutdown) = newsdesk::shutdown::Shutdown::new();
+    let clock = Frozen(now);
+    let run = daemon::run(
+        std::sync::Arc::clone(&desk),
+        &sink,
+        &clock,
+        quick(),
+        &on_feed,
+        shutdown,
+    );
+    let watch = async {
+        let posted = eventually(std::time::Duration::from_secs(8), || {
+            sink.posts
+                .lock()
+                .expect("posts")
+                .iter()
+                .any(|(d, _)| d.channel == "live")
+        })
+        .await;
+        trigger.fire();
+        posted
+    };
+    let (result, posted) = tokio::join!(run, watch);
+    result.expect("the daemon stops cleanly");
+    assert!(posted, "the fast feed's stories were posted");
+    let posts = sink.posts.lock().expect("posts");
+    let (first, slow_was_done) = posts
+        .iter()
+        .find(|(d, _)| d.channel == "live")
+        .expect("a live post");
+    assert!(!first.stories.is_empty());
+    assert!(!slow_was_done, "posted only after the slow feed answered");
+}
+
+/// A feed with thousands of new items is processed in batches between deliveries: the first
+/// live post goes out while most of them still wait.
+#[tokio::test]
+async fn a_huge_feed_is_processed_in_batches_between_deliveries() {
+    let fx = Fixture::new().await;
+    let items: Vec<(String, String, String, String)> = (0..1500)
+        .map(|n| {
+            (
+                format!("g{n}"),
+                format!("Item {n} of the flood"),
+                format!("https://example.org/flood/{n}"),
+                format!("flood item {n} words "),
+            )
+        })
+        .collect();
+    fx.server.route(
+        "/flood.xml",
+        Resp::ok(rss_owned(&items, "2026-11-20T10:00:00Z")),
+    );
+    let mut config = fx.config(&[("Flood", "/flood.xml")], LIVE);
+    config.polling.announce_first_fetch = true;
+    let db = config.storage_path();
+    let now = at("2026-11-20T12:00:00Z");
+    let desk = fx.desk(config, now);
+    let pending = move || {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM items WHERE processed_at IS NULL",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let sink = Witness {
+        posts: Default::default(),
+        note: {
+            let pending = pending.clone();
+            move || pending() > 500
+        },
+    };
+    let (trigger, shutdown) = newsdesk::shutdown::Shutdown::new();
+    let clock = Frozen(now);
+    let run = daemon::run(
+        std::sync::Arc::clone(&desk),
+        &sink,
+        &clock,
+        quick(),
+        &|_, _| {},
+        shutdown,
+    );
+    let watch = async {
+        let posted = eventually(std::time::Duration::from_secs(20), || {
+            !sink.posts.lock().expect("posts").is_empty()
+        })
+        .await;
+        trigger.fire();
+        posted
+    };
+    let (result, posted) = tokio::join!(run, watch);
+    result.expect("the daemon stops cleanly");
+    assert!(posted, "a live post went out");
+    let posts = sink.posts.lock().expect("posts");
+    assert!(
+        posts[0].1,
+        "the first post waited for the whole flood to be processed"
+    );
+    assert!(
+        pending() > 0,
+        "stopped before the flood was through (else the test proves nothing)"
+    );
+}
+
+/// A full disk is a fault to wait out: the daemon keeps running, keeps what it has, and
+/// carries on when space returns.
+#[tokio::test]
+async fn a_full_disk_is_waited_out_and_nothing_is_lost() {
+    let fx = Fixture::new().await;
+    // Long items: storing them needs new pages.
+    let item = |g: &str, title: &str, words: &str| {
+        (
+            g.to_string(),
+            title.to_string(),
+            format!("https://example.org/{g}"),
+            words.repeat(800),
+        )
+    };
+    let feed = rss_owned(
+        &[
+            item("a", "Norland drafts AI rules", "norland ai rules safety "),
+            item(
+                "b",
+                "Telescope sees first light",
+                "telescope mirror light summit ",
+            ),
+        ],
+        "2026-11-20T10:00:00Z",
+    );
+    fx.server.route("/f.xml", Resp::ok(feed));
+    let mut config = fx.config(&[("F", "/f.xml")], LIVE);
+    config.polling.announce_first_fetch = true;
+    config.polling.min_interval = newsdesk::duration::HumanDuration::secs(1);
+    let now = at("2026-11-20T12:00:00Z");
+    let db = config.storage_path();
+    let desk = fx.desk(config, now);
+    // No free pages left inside the file either: the next new page is one too many.
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute_batch("VACUUM"))
+        .expect("vacuum");
+    desk.store().limit_size(Some(0)).expect("no room left");
+    let sink = Witness {
+        posts: Default::default(),
+        note: || true,
+    };
+    let (trigger, shutdown) = newsdesk::shutdown::Shutdown::new();
+    let clock = Frozen(now);
+    let run = daemon::run(
+        std::sync::Arc::clone(&desk),
+        &sink,
+        &clock,
+        quick(),
+        &|_, _| {},
+        shutdown,
+    );
+    let script = async {
+        // The feed is fetched again and again while nothing can be stored.
+        let retried = eventually(std::time::Duration::from_secs(10), || {
+            fx.server.hits("/f.xml") >= 3
+        })
+        .await;
+        let nothing_posted = sink.posts.lock().expect("posts").is_empty();
+        desk.store().limit_size(None).expect("space returns");
+        let delivered = eventually(std::time::Duration::from_secs(10), || {
+            sink.posts
+                .lock()
+                .expect("posts")
+                .iter()
+                .map(|(d, _)| d.stories.len())
+                .sum::<usize>()
+                == 2
+        })
+        .await;
+        trigger.fire();
+        (retried, nothing_posted, delivered)
+    };
+    let (result, (retried, nothing_posted, delivered)) = tokio::join!(run, script);
+    result.expect("the daemon never stopped");
+    assert!(retried, "the poll was retried while the disk was full");
+    assert!(nothing_posted);
+    assert!(delivered, "both stories posted once space returned");
+}
+
+/// Waits for a child to end on its own within `limit`; kills it otherwise (None).
+fn wait_for_exit(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// SIGTERM at any moment, from the first milliseconds on, ends the daemon cleanly (exit 0)
+/// within its grace period. (Before `main` runs, while the loader maps the program, no code of
+/// its own can catch a signal: the first delay leaves the loader its few milliseconds.)
+#[test]
+fn sigterm_at_any_moment_ends_the_daemon_cleanly() {
+    use crate::support::bin::{demo_copy, newsdesk, terminate};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = demo_copy(dir.path(), "");
+    for after_ms in [25u64, 60, 200, 800] {
+        let mut child = newsdesk()
+            .args(["--config", config.to_str().expect("utf-8"), "run"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("daemon starts");
+        std::thread::sleep(std::time::Duration::from_millis(after_ms));
+        terminate(child.id());
+        let status = wait_for_exit(&mut child, std::time::Duration::from_secs(15));
+        assert_eq!(
+            status.map(|s| s.code()),
+            Some(Some(0)),
+            "SIGTERM {after_ms} ms after start"
+        );
+    }
+}
+
+/// With a bot token and a Discord that accepts connections but never answers, `run --once`
+/// still ends, and `run` stops on SIGTERM within its grace period.
+#[test]
+fn an_unresponsive_discord_delays_neither_the_end_of_a_cycle_nor_a_stop() {
+    use crate::support::bin::{demo_copy, newsdesk, terminate};
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let base = format!("http://{}", black_hole.local_addr().expect("address"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extra = format!(
+        "[discord]\napi_base = \"{base}\"\n\
+         [[channel]]\nname = \"discord\"\nmode = \"live\"\ndiscord_channel_id = \"42\"\n"
+    );
+    let config = demo_copy(dir.path(), &extra);
+    let config = config.to_str().expect("utf-8");
+    // Requests to it hang until the fetch timeout; keep that short.
+    let text = std::fs::read_to_string(config).expect("config");
+    std::fs::write(config, text.replace("timeout = \"5s\"", "timeout = \"2s\"")).expect("write");
+
+    let mut once = newsdesk()
+        .args(["--config", config, "run", "--once"])
+        .env("NEWSDESK_DISCORD_TOKEN", "unused-token")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run --once starts");
+    let ended = wait_for_exit(&mut once, std::time::Duration::from_secs(40));
+    assert_eq!(
+        ended.map(|s| s.code()),
+        Some(Some(0)),
+        "run --once must end"
+    );
+
+    let mut daemon = newsdesk()
+        .args(["--config", config, "run"])
+        .env("NEWSDESK_DISCORD_TOKEN", "unused-token")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let asked = std::time::Instant::now();
+    terminate(daemon.id());
+    let stopped = wait_for_exit(&mut daemon, std::time::Duration::from_secs(30));
+    assert_eq!(
+        stopped.map(|s| s.code()),
+        Some(Some(0)),
+        "run must stop on SIGTERM"
+    );
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(20),
+        "stopped only after {:?}",
+        asked.elapsed()
+    );
+    drop(black_hole);
+}
