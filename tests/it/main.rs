@@ -10,6 +10,7 @@ mod discord_fake;
 mod discord_post;
 mod extract;
 mod fetch;
+mod item_bounds;
 mod llm;
 mod parse;
 mod pipeline;
