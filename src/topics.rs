@@ -14,7 +14,7 @@
 //! words (the [`crate::terms`] rules), so `funding` matches "fund" and "Funds". A bare word that
 //! splits into several words (`US-China`) is a phrase. `word*` matches any word starting with it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use crate::terms;
@@ -132,11 +132,18 @@ impl TopicDoc {
     }
 
     fn push_text(&mut self, text: &str) {
+        // Each distinct word is stemmed and recorded once: a long text repeats most of its words.
+        let mut seen: HashMap<String, String> = HashMap::new();
         for word in query_words(text) {
+            if let Some(stem) = seen.get(&word) {
+                self.stems.push(stem.clone());
+                continue;
+            }
             let stem = terms::stem(&word);
             self.stem_set.insert(stem.clone());
-            self.stems.push(stem);
-            self.words.insert(word);
+            self.stems.push(stem.clone());
+            self.words.insert(word.clone());
+            seen.insert(word, stem);
         }
     }
 

@@ -13,7 +13,7 @@ pub mod llm;
 mod segment;
 mod stopwords;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -67,11 +67,11 @@ pub fn summarize(title: Option<&str>, text: &str, opts: SummaryOptions) -> Strin
     if opts.sentences == 0 || opts.max_chars == 0 {
         return String::new();
     }
-    let stemmer = Stemmer::create(Algorithm::English);
+    let mut stems = Stems::new();
     let sentences: Vec<Sentence> = split_sentences(crate::terms::head(text, MAX_READ_CHARS))
         .into_iter()
         .map(|s| {
-            let terms = term_weights(&s, &stemmer);
+            let terms = stems.term_weights(&s);
             let norm = norm_of(&terms);
             Sentence {
                 text: s,
@@ -83,7 +83,7 @@ pub fn summarize(title: Option<&str>, text: &str, opts: SummaryOptions) -> Strin
     if sentences.is_empty() {
         return String::new();
     }
-    let title_terms = title.map(|t| term_weights(crate::terms::head(t, MAX_TITLE_CHARS), &stemmer));
+    let title_terms = title.map(|t| stems.term_weights(crate::terms::head(t, MAX_TITLE_CHARS)));
     let scores = rank(&sentences, title_terms.as_ref());
     let chosen = choose(&sentences, &scores, opts);
     if chosen.is_empty() {
@@ -101,22 +101,41 @@ pub fn summarize(title: Option<&str>, text: &str, opts: SummaryOptions) -> Strin
         .join(" ")
 }
 
-/// Stemmed content words of a sentence with their counts, sorted by term.
-fn term_weights(text: &str, stemmer: &Stemmer) -> Terms {
-    let mut terms = BTreeMap::new();
-    for word in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let lower = word.to_lowercase();
-        if stopwords::is_stop_word(&lower) || lower.chars().all(|c| c.is_ascii_digit()) {
-            continue;
+/// The terms of words, each distinct word stemmed once: a long text repeats most of its words.
+struct Stems {
+    stemmer: Stemmer,
+    /// Word as written → its stem, or `None` for a word that is no term (stop word, number).
+    known: HashMap<String, Option<String>>,
+}
+
+impl Stems {
+    fn new() -> Stems {
+        Stems {
+            stemmer: Stemmer::create(Algorithm::English),
+            known: HashMap::new(),
         }
-        *terms
-            .entry(stemmer.stem(&lower).into_owned())
-            .or_insert(0.0) += 1.0;
     }
-    terms.into_iter().collect()
+
+    /// Stemmed content words of a sentence with their counts, sorted by term.
+    fn term_weights(&mut self, text: &str) -> Terms {
+        let mut terms = BTreeMap::new();
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            if !self.known.contains_key(word) {
+                let lower = word.to_lowercase();
+                let term = (!stopwords::is_stop_word(&lower)
+                    && !lower.chars().all(|c| c.is_ascii_digit()))
+                .then(|| self.stemmer.stem(&lower).into_owned());
+                self.known.insert(word.to_string(), term);
+            }
+            if let Some(Some(term)) = self.known.get(word) {
+                *terms.entry(term.clone()).or_insert(0.0) += 1.0;
+            }
+        }
+        terms.into_iter().collect()
+    }
 }
 
 fn norm_of(terms: &Terms) -> f64 {
@@ -150,7 +169,9 @@ fn cosine(a: &Terms, a_norm: f64, b: &Terms, b_norm: f64) -> f64 {
 /// Summed cosine of each sentence with every other one, in one pass: with unit vectors `u`,
 /// `Σ_{j≠i} u_i·u_j = u_i·(Σ_j u_j) − u_i·u_i`, so one sum of all vectors replaces the pairs.
 fn centrality(sentences: &[Sentence]) -> Vec<f64> {
-    let mut total: BTreeMap<&str, f64> = BTreeMap::new();
+    // Only looked up, never iterated: each entry is summed in sentence order, each product in
+    // term order, so the hash order changes nothing.
+    let mut total: HashMap<&str, f64> = HashMap::new();
     for s in sentences.iter().filter(|s| s.norm > 0.0) {
         for (t, w) in &s.terms {
             *total.entry(t.as_str()).or_insert(0.0) += w / s.norm;
