@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use crate::normalize::html_head;
 
-/// Bytes of markup read once script and style bodies are gone: four times the largest of the
-/// evaluation pages (about 450 kB, a page of 820 kB with its code), so whole pages are read,
+/// Bytes of markup read once script and style bodies are gone: more than twice the largest of
+/// the evaluation pages (about 450 kB, a page of 820 kB with its code), so whole pages are read,
 /// while a huge page costs no more than a page this long. The article comes first on a page,
 /// and what is cut is its tail.
 pub const MAX_MARKUP_BYTES: usize = 1 << 20;
