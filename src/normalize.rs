@@ -279,6 +279,24 @@ fn decode_entities(s: &str) -> String {
     doc.root_element().text().collect()
 }
 
+/// At most `max_bytes` of `html` from its start, cut before a tag or at whitespace (hard on a
+/// character boundary when neither occurs), so that no tag, entity or word is cut in half.
+/// Reading costs only the head.
+pub fn html_head(html: &str, max_bytes: usize) -> &str {
+    if html.len() <= max_bytes {
+        return html;
+    }
+    let mut cut = max_bytes;
+    while !html.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &html[..cut];
+    match head.rfind(|c: char| c == '<' || c.is_whitespace()) {
+        Some(at) => &html[..at],
+        None => head,
+    }
+}
+
 /// Collapses runs of whitespace to single spaces and trims (for titles).
 pub fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -372,6 +390,14 @@ mod tests {
     fn deep_nesting_does_not_overflow() {
         let html = "<div>".repeat(20_000) + "deep" + &"</div>".repeat(20_000);
         assert_eq!(html_to_text(&html), "deep");
+    }
+
+    #[test]
+    fn html_head_cuts_before_a_tag_or_word() {
+        assert_eq!(html_head("<p>short</p>", 100), "<p>short</p>");
+        assert_eq!(html_head("<p>one</p><p>two</p>", 15), "<p>one</p>");
+        assert_eq!(html_head("<p>one two&amp;three</p>", 18), "<p>one");
+        assert_eq!(html_head("ééé", 5), "éé");
     }
 
     #[test]

@@ -42,6 +42,11 @@ use crate::terms;
 
 /// Words of the article body that describe it alongside its title.
 pub const LEAD_WORDS: usize = 200;
+/// Characters read to find the [`LEAD_WORDS`]: 32 per word, far more than prose needs (about
+/// six), so that text without spaces cannot make the lead the whole text.
+pub const LEAD_CHARS: usize = LEAD_WORDS * 32;
+/// Characters of the title read (headlines are a line; a feed may put anything there).
+pub const TITLE_CHARS: usize = 1_000;
 /// How many times a title word counts: headlines name the event.
 pub const TITLE_WEIGHT: f64 = 3.0;
 /// Mass factor for names and numbers ([`entity_stems`]): they tell similar events apart.
@@ -103,7 +108,7 @@ type Frequencies = HashMap<String, i64>;
 /// `1 + ln tf` masses of an item: title stems [`TITLE_WEIGHT`] times, lead stems once.
 pub fn item_masses(title: &str, text: &str) -> Masses {
     let mut counts = Masses::new();
-    for stem in terms::content_stems(title) {
+    for stem in terms::content_stems(title_head(title)) {
         *counts.entry(stem).or_insert(0.0) += TITLE_WEIGHT;
     }
     for stem in terms::content_stems(&lead(text)) {
@@ -133,7 +138,7 @@ fn boost_entities(masses: &mut Masses, title: &str, text: &str, df: &Frequencies
 /// sentence (headline capitalization says nothing), and numbers anywhere.
 fn entity_stems(title: &str, text: &str) -> std::collections::HashSet<String> {
     let mut out = std::collections::HashSet::new();
-    for w in terms::words(title) {
+    for w in terms::words(title_head(title)) {
         if w.chars().any(|c| c.is_ascii_digit()) {
             out.insert(terms::stem(&w));
         }
@@ -156,11 +161,18 @@ fn entity_stems(title: &str, text: &str) -> std::collections::HashSet<String> {
     out
 }
 
+/// The first [`LEAD_WORDS`] words of the text, read from at most [`LEAD_CHARS`] characters.
 fn lead(text: &str) -> String {
-    text.split_whitespace()
+    terms::head(text, LEAD_CHARS)
+        .split_whitespace()
         .take(LEAD_WORDS)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The part of a title that is read: at most [`TITLE_CHARS`] characters.
+fn title_head(title: &str) -> &str {
+    terms::head(title, TITLE_CHARS)
 }
 
 fn idf(df: i64, docs: i64) -> f64 {
@@ -517,7 +529,7 @@ fn candidate_items(
     // Query with surface words (FTS applies its own stemmer), rarest stems first.
     let lead = lead(text);
     let mut stems = std::collections::HashSet::new();
-    let mut words: Vec<(i64, String)> = terms::words(&item.title)
+    let mut words: Vec<(i64, String)> = terms::words(title_head(&item.title))
         .chain(terms::words(&lead))
         .filter(|w| w.chars().count() > 2 && !terms::is_stopword(w))
         .filter_map(|w| {

@@ -42,6 +42,24 @@ pub fn content_stems(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(|w| stem(&w))
 }
 
+/// The start of `text`: at most `max_chars` characters, cut before the word the limit falls in
+/// (hard at the limit when the head has no whitespace). Stages that read a bounded prefix of a
+/// text use this, so that their work stops growing with its length; reading it costs only the
+/// head.
+pub fn head(text: &str, max_chars: usize) -> &str {
+    let Some((cut, next)) = text.char_indices().nth(max_chars) else {
+        return text;
+    };
+    let hard = &text[..cut];
+    if next.is_whitespace() {
+        return hard;
+    }
+    match hard.rfind(char::is_whitespace) {
+        Some(space) => &text[..space],
+        None => hard,
+    }
+}
+
 /// Common English function words that carry no topic.
 pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.binary_search(&word).is_ok()
@@ -195,6 +213,17 @@ mod tests {
     #[test]
     fn stopwords_are_sorted() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn head_stops_at_the_limit_before_a_cut_word() {
+        assert_eq!(head("short text", 100), "short text");
+        assert_eq!(head("one two three", 7), "one two");
+        assert_eq!(head("one two three", 6), "one");
+        // No whitespace: cut on a character boundary.
+        let wide = "é".repeat(20);
+        assert_eq!(head(&wide, 8).chars().count(), 8);
+        assert_eq!(head("", 0), "");
     }
 
     #[test]

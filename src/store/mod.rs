@@ -18,7 +18,7 @@ use rusqlite::Connection;
 
 pub use digests::{ChannelState, DigestRecord, DigestStatus, StoryOutlets};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
-pub use items::{ItemRow, NewItems, ProcessedItem, SearchHit};
+pub use items::{ItemRow, MAX_TEXT_CHARS, NewItems, ProcessedItem, SearchHit};
 pub use lock::{WriterLock, lock_path};
 pub use stories::{BulkArticle, RelatedLink, StoryRow, StoryTerms};
 pub use subscriptions::{CustomTopic, FeedRemoval, channel_topics, effective_topics};

@@ -364,14 +364,8 @@ fn user_prompt(title: &str, text: &str) -> String {
     format!(
         "Title: {}\n\nArticle text:\n{}",
         title.trim(),
-        cap_chars(text.trim(), MAX_INPUT_CHARS)
+        crate::terms::head(text.trim(), MAX_INPUT_CHARS)
     )
-}
-
-fn cap_chars(text: &str, max: usize) -> &str {
-    text.char_indices()
-        .nth(max)
-        .map_or(text, |(i, _)| &text[..i])
 }
 
 /// The cache key: everything that shapes the answer. Fields are NUL-separated so that moving
@@ -671,9 +665,9 @@ mod tests {
     fn long_text_is_capped_on_a_character_boundary() {
         let text = "é".repeat(MAX_INPUT_CHARS + 10);
         assert_eq!(
-            cap_chars(&text, MAX_INPUT_CHARS).chars().count(),
+            crate::terms::head(&text, MAX_INPUT_CHARS).chars().count(),
             MAX_INPUT_CHARS
         );
-        assert_eq!(cap_chars("short", MAX_INPUT_CHARS), "short");
+        assert_eq!(crate::terms::head("short", MAX_INPUT_CHARS), "short");
     }
 }

@@ -12,6 +12,7 @@ mod discord_post;
 mod extract;
 mod faults;
 mod fetch;
+mod item_bounds;
 mod llm;
 mod parse;
 mod pipeline;
