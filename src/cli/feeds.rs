@@ -61,44 +61,7 @@ pub async fn run(config: Config, args: &FeedsArgs, out: &mut dyn Write) -> anyho
                 )?;
             }
         }
-        FeedsAction::Import { file } => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let feeds =
-                opml::parse_opml(&text).with_context(|| format!("in {}", file.display()))?;
-            let total = feeds.len();
-            let mut added = 0;
-            for (i, feed) in feeds.iter().enumerate() {
-                let url = match url::Url::parse(&feed.url) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-                    _ => {
-                        eprintln!("skipped {:?}: not an http(s) URL", feed.url);
-                        continue;
-                    }
-                };
-                let name = feed
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
-                desk.store().add_feed(
-                    &FeedSpec {
-                        name,
-                        url: url.to_string(),
-                    },
-                    "opml",
-                    Timestamp::now(),
-                )?;
-                added += 1;
-                if total > 20 && (i + 1) % 20 == 0 {
-                    eprintln!("imported {}/{total}", i + 1);
-                }
-            }
-            writeln!(
-                out,
-                "imported {added} of {total} feed(s) from {}",
-                file.display()
-            )?;
-        }
+        FeedsAction::Import { file } => import(&desk, file, out)?,
         FeedsAction::Export => {
             let feeds: Vec<OpmlFeed> = desk
                 .store()
@@ -113,4 +76,85 @@ pub async fn run(config: Config, args: &FeedsArgs, out: &mut dyn Write) -> anyho
         }
     }
     Ok(())
+}
+
+/// Adds an OPML file's feeds, with the checks the config's own feeds get: http(s) URLs and
+/// names no other feed uses. A refused entry is reported and the rest imported; the command
+/// fails when any entry was refused. Imported feeds are polled like config feeds, and like
+/// them their article links reach only public addresses.
+fn import(
+    desk: &crate::pipeline::Desk,
+    file: &std::path::Path,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let feeds = opml::parse_opml(&text).with_context(|| format!("in {}", file.display()))?;
+    let total = feeds.len();
+    // Names and URLs in use: the store's feeds (config feeds included, as synced at open).
+    let mut known: Vec<(String, String)> = desk
+        .store()
+        .feeds()?
+        .into_iter()
+        .map(|f| (f.name, f.url))
+        .collect();
+    let (mut added, mut present, mut refused) = (0, 0, 0);
+    for (i, feed) in feeds.iter().enumerate() {
+        let url = match url::Url::parse(feed.url.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => {
+                eprintln!("refused {:?}: not an http(s) URL", feed.url);
+                refused += 1;
+                continue;
+            }
+        };
+        let url = url.to_string();
+        let name = feed
+            .name
+            .clone()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| host_of(&url));
+        if known.iter().any(|(_, u)| *u == url) {
+            present += 1;
+            continue;
+        }
+        if let Some((_, other)) = known.iter().find(|(n, _)| *n == name) {
+            eprintln!(
+                "refused {url}: the name {name:?} is already used by {other}; rename it in {}",
+                file.display()
+            );
+            refused += 1;
+            continue;
+        }
+        desk.store().add_feed(
+            &FeedSpec {
+                name: name.clone(),
+                url: url.clone(),
+            },
+            "opml",
+            Timestamp::now(),
+        )?;
+        known.push((name, url));
+        added += 1;
+        if total > 20 && (i + 1) % 20 == 0 {
+            eprintln!("imported {}/{total}", i + 1);
+        }
+    }
+    writeln!(
+        out,
+        "imported {added} of {total} feed(s) from {} ({present} already present, {refused} refused)",
+        file.display()
+    )?;
+    if refused > 0 {
+        anyhow::bail!("{refused} of {total} feed(s) in {} refused", file.display());
+    }
+    Ok(())
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "feed".to_string())
 }

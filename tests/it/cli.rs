@@ -1,12 +1,6 @@
 //! The `newsdesk` binary as an operator uses it.
 
-use std::process::Command;
-
-fn newsdesk() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsdesk"));
-    cmd.env_remove("NEWSDESK_CONFIG").env_remove("RUST_LOG");
-    cmd
-}
+use crate::support::bin::newsdesk;
 
 fn example_config() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/config/newsdesk.example.toml").to_string()
@@ -174,24 +168,7 @@ fn relate_batch_groups_and_relates() {
 /// The demo config copied to a temp dir (so the test's store is its own).
 fn demo_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    std::fs::copy(src.join("demo.toml"), dir.path().join("demo.toml")).unwrap();
-    let demo = dir.path().join("demo");
-    std::fs::create_dir_all(demo.join("pages")).unwrap();
-    for entry in std::fs::read_dir(src.join("demo"))
-        .unwrap()
-        .chain(std::fs::read_dir(src.join("demo/pages")).unwrap())
-    {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            let rel = entry
-                .path()
-                .strip_prefix(src.join("demo"))
-                .unwrap()
-                .to_path_buf();
-            std::fs::copy(entry.path(), demo.join(rel)).unwrap();
-        }
-    }
+    crate::support::bin::demo_copy(dir.path(), "");
     dir
 }
 
@@ -383,4 +360,48 @@ fn digest_json_is_one_json_object_per_line_for_every_channel() {
             .all(|d| d["stories"].as_array().unwrap().is_empty()),
         "{empty:?}"
     );
+}
+
+/// An OPML import gets the config's own checks: a name another feed already has (from the
+/// config or from the same file) is refused with the fix; the rest is imported, and the command
+/// fails so a script notices.
+#[test]
+fn opml_import_refuses_names_in_use_and_imports_the_rest() {
+    let dir = demo_copy();
+    let config = dir.path().join("demo.toml");
+    run_ok(&config, &["poll"]);
+    let import = dir.path().join("more.opml");
+    std::fs::write(
+        &import,
+        "<?xml version=\"1.0\"?><opml version=\"2.0\"><body>\
+         <outline text=\"Science Policy Wire\" xmlUrl=\"https://example.org/other-wire.xml\"/>\
+         <outline text=\"Extra\" xmlUrl=\"https://example.org/extra.xml\"/>\
+         <outline text=\"Extra\" xmlUrl=\"https://example.org/extra-two.xml\"/>\
+         <outline text=\"Gopher\" xmlUrl=\"gopher://example.org/feed\"/>\
+         </body></opml>",
+    )
+    .unwrap();
+    let out = newsdesk()
+        .arg("--config")
+        .arg(&config)
+        .args(["feeds", "import", import.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("\"Science Policy Wire\" is already used by file:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"Extra\" is already used by https://example.org/extra.xml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not an http(s) URL"), "{stderr}");
+    assert!(stdout.contains("imported 1 of 4"), "{stdout}");
+    let feeds = run_ok(&config, &["feeds"]);
+    assert_eq!(feeds.matches("Science Policy Wire").count(), 1, "{feeds}");
+    assert!(feeds.contains("https://example.org/extra.xml"), "{feeds}");
+    assert!(!feeds.contains("extra-two"), "{feeds}");
 }

@@ -2,13 +2,9 @@
 //! gives the same bytes, a bad line or file is reported and the rest still processed.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn newsdesk() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsdesk"));
-    cmd.env_remove("NEWSDESK_CONFIG").env_remove("RUST_LOG");
-    cmd
-}
+use crate::support::bin::newsdesk;
 
 fn run(args: &[&str]) -> Output {
     newsdesk().args(args).output().unwrap()

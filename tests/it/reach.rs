@@ -121,3 +121,73 @@ async fn a_web_feed_cannot_make_newsdesk_read_local_files() {
         "the feed's own text stays: {text}"
     );
 }
+
+/// Every article link in a feed is third-party input: a config feed's item linking to this
+/// machine (an admin page, port 22) is not fetched, its text never posted, unless the operator
+/// opted the feed in with `allow_private = true`.
+#[tokio::test]
+async fn article_links_of_any_feed_reach_only_public_addresses_unless_the_feed_allows() {
+    use newsdesk::config::Config;
+    let secret = "Internal admin page with credentials that must never be posted. ".repeat(20);
+    for allow in [false, true] {
+        let fx = Fixture::new().await;
+        fx.server.route(
+            "/secret",
+            Resp::ok(format!(
+                "<html><body><article><p>{secret}</p></article></body></html>"
+            )),
+        );
+        let ssh = format!("http://127.0.0.1:22/{}", if allow { "b" } else { "a" });
+        fx.server.route(
+            "/feed.xml",
+            Resp::ok(rss(&[
+                (
+                    "s1",
+                    "Harmless headline",
+                    "2026-11-21T09:00:00Z",
+                    &fx.server.url("/secret"),
+                    "A short teaser.",
+                ),
+                (
+                    "s2",
+                    "Another headline",
+                    "2026-11-21T09:00:00Z",
+                    &ssh,
+                    "Teaser.",
+                ),
+            ])),
+        );
+        let text = format!(
+            "[storage]\npath = \"desk.db\"\n[polling]\nmax_item_age = \"off\"\ntimeout = \"2s\"\n\
+             announce_first_fetch = true\n[[feed]]\nname = \"Web\"\nurl = \"{}\"\n{}\
+             [[channel]]\nname = \"all\"\nschedule = \"every 1h\"\n",
+            fx.server.url("/feed.xml"),
+            if allow { "allow_private = true\n" } else { "" }
+        );
+        let config =
+            Config::from_str_at(&text, &fx.dir.path().join("n.toml")).expect("valid config");
+        let now = at("2026-11-21T12:00:00Z");
+        let desk = fx.desk(config, now);
+        newsdesk::daemon::poll_and_process(&desk, now, &|_, _| {})
+            .await
+            .expect("poll cycle");
+        let item = desk
+            .store()
+            .item_by_url(&fx.server.url("/secret"))
+            .expect("lookup")
+            .expect("the item is kept");
+        let stored = item.text.unwrap_or_default();
+        if allow {
+            assert_eq!(fx.server.hits("/secret"), 1);
+            assert!(stored.contains("Internal admin page"), "{stored}");
+        } else {
+            assert_eq!(
+                fx.server.hits("/secret"),
+                0,
+                "the internal page was requested"
+            );
+            assert!(!stored.contains("Internal admin page"), "{stored}");
+            assert!(stored.contains("short teaser"), "the feed's own text stays");
+        }
+    }
+}

@@ -13,13 +13,13 @@ pub fn newsdesk() -> Command {
     cmd
 }
 
-/// The demo's feed files copied into `dir`, with a config (`newsdesk.toml`) that reads them and
-/// prints to the terminal; `extra` is appended. Returns the config's path.
+/// The demo's feed files copied into `dir`, with its config (`demo.toml`, which reads them and
+/// prints to the terminal) and `extra` appended to it. Returns the config's path.
 pub fn demo_copy(dir: &Path, extra: &str) -> PathBuf {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     copy_dir(&demo.join("demo"), &dir.join("demo"));
     let text = std::fs::read_to_string(demo.join("demo.toml")).expect("demo config");
-    let config = dir.join("newsdesk.toml");
+    let config = dir.join("demo.toml");
     std::fs::write(&config, format!("{text}\n{extra}")).expect("write config");
     config
 }
