@@ -18,6 +18,7 @@ mod parse;
 mod pipeline;
 mod reach;
 mod relate;
+mod soak;
 mod store;
 mod summarize;
 mod support;
