@@ -94,7 +94,7 @@ async fn killed_at_random_the_desk_posts_every_item_exactly_once() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    let seed = 0x5eed_0f_de5c;
+    let seed = 0x5eed_0fde_5c00;
     let mut rng = Rng(seed);
     let fx = Fixture::new().await;
     let fake = FakeDiscord::start().await;
