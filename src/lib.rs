@@ -25,13 +25,16 @@
 //! - [`summarize`]: extractive summaries; optional LLM summaries with fallback (`summarize::llm`).
 //! - [`relate`]: same-event grouping into stories and Related earlier coverage.
 //! - [`topics`]: boolean keyword queries matched on stemmed text; [`terms`]: the shared word/stem rules.
-//! - [`store`]: every table and every SQL statement.
-//! - [`pipeline`]: one poll of one feed, then processing of the new items.
+//! - [`store`]: every table and every SQL statement; one writer per database (`store::lock`).
+//! - [`pipeline`]: polling a feed (`pipeline::poll`) and processing new items, one transaction
+//!   per item (`pipeline::process`).
 //! - [`digest`]: choosing a channel's stories, their posted layout (embeds within Discord's
 //!   limits); [`digest::Sink`] is where they go (terminal, or Discord).
-//! - [`discord`]: the Discord sink (exactly-once posting), slash commands (logic on plain data)
-//!   and the bot runner.
-//! - [`daemon`]: the long-running loop and clean shutdown; [`schedule`]: when digests are due.
+//! - [`discord`]: where each channel goes (`discord::route`), the Discord sink (exactly-once
+//!   posting) and webhooks (no token needed), slash commands (logic on plain data), the bot.
+//! - [`daemon`]: poller, processor and deliverer side by side, faults waited out, exactly-once
+//!   delivery (`daemon::deliver`); [`shutdown`]: telling every loop to stop (SIGTERM, Ctrl-C);
+//!   [`schedule`]: when digests are due.
 //! - [`opml`]: feed list import/export.
 //! - [`cli`]: command-line commands (one file per command group).
 

@@ -1,5 +1,5 @@
 //! The long-running desk. Three loops share the store and never wait on each other:
-//! - the **poller** ([`loops`]) starts each feed's poll when it is due, `polling.concurrency` at
+//! - the **poller** (`loops`) starts each feed's poll when it is due, `polling.concurrency` at
 //!   a time, so a feed that never answers holds up nothing but itself;
 //! - the **processor** turns stored items into stories in small batches (one transaction per
 //!   item), and merges the search index daily;
@@ -52,7 +52,7 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// How long work in flight may go on after a stop is requested.
     pub grace: Duration,
-    /// First wait after a fault; doubles per repeat up to [`MAX_BACKOFF`].
+    /// First wait after a fault; doubles per repeat up to five minutes.
     pub fault_backoff: Duration,
     /// At start, digests wait at most this long for the feeds due then to be polled and their
     /// items processed, so a catch-up digest after downtime carries the latest news; a slow
@@ -73,7 +73,7 @@ impl Default for RunOptions {
 }
 
 /// Waits between attempts while a fault lasts: doubling from the first wait up to
-/// [`MAX_BACKOFF`], back to the first after a success.
+/// five minutes, back to the first after a success.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     first: Duration,

@@ -1,5 +1,5 @@
 //! The desk's work on feeds and items, shared by the daemon, the CLI and the Discord commands:
-//! [`poll`] fetches a feed, decodes and parses it and stores what is new; [`process`] turns each
+//! `poll` fetches a feed, decodes and parses it and stores what is new; `process` turns each
 //! stored item into article text, summary, story, Related and topics, one transaction per item.
 
 mod poll;
