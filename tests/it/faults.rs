@@ -546,28 +546,34 @@ fn wait_for_exit(
     None
 }
 
-/// SIGTERM at any moment, from the first milliseconds on, ends the daemon cleanly (exit 0)
-/// within its grace period. (Before `main` runs, while the loader maps the program, no code of
-/// its own can catch a signal: the first delay leaves the loader its few milliseconds.)
+/// SIGTERM at any moment, from the first instant the daemon holds its database (before its first
+/// cycle) on, ends it cleanly (exit 0) within its grace period. (A signal that arrives before
+/// `main` runs, while the loader maps the program, finds no code of its own to catch it.)
 #[test]
 fn sigterm_at_any_moment_ends_the_daemon_cleanly() {
-    use crate::support::bin::{demo_copy, newsdesk, terminate};
+    use crate::support::bin::{demo_copy, newsdesk, terminate, wait_until};
     let dir = tempfile::tempdir().expect("temp dir");
     let config = demo_copy(dir.path(), "");
-    for after_ms in [25u64, 60, 200, 800] {
+    let lock = dir.path().join("demo.db.lock");
+    for after_ms in [0u64, 10, 60, 250, 800] {
         let mut child = newsdesk()
             .args(["--config", config.to_str().expect("utf-8"), "run"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("daemon starts");
+        let pid = format!("pid {}", child.id());
+        let up = wait_until(std::time::Duration::from_secs(10), || {
+            std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&pid))
+        });
+        assert!(up, "the daemon took its lock");
         std::thread::sleep(std::time::Duration::from_millis(after_ms));
         terminate(child.id());
         let status = wait_for_exit(&mut child, std::time::Duration::from_secs(15));
         assert_eq!(
             status.map(|s| s.code()),
             Some(Some(0)),
-            "SIGTERM {after_ms} ms after start"
+            "SIGTERM {after_ms} ms after it opened the database"
         );
     }
 }

@@ -161,6 +161,15 @@ async fn killed_at_random_the_desk_posts_every_item_exactly_once() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Stopped once it is up (a signal in its first instant, before `main`, would find no
+    // handler): it has taken the database's lock by then.
+    let lock = dir.join("soak.db.lock");
+    let pid = format!("pid {}", child.id());
+    while drain_started.elapsed() < DRAIN_LIMIT
+        && !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&pid))
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     terminate(child.id());
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
