@@ -2,7 +2,7 @@
 //! task, side by side, and talk through two wake-ups: the poller wakes the processor when a feed
 //! brought new items, the processor wakes the deliverer when new stories are ready.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,6 +120,8 @@ impl<'a, S: Sink> Loops<'a, S> {
         let mut backoff = Backoff::new(self.options.fault_backoff);
         let mut in_flight: HashSet<FeedId> = HashSet::new();
         let mut tasks: JoinSet<(FeedRow, Result<PollOutcome, PipelineError>)> = JoinSet::new();
+        // Which feed each poll task is, so a task that panicked still frees its feed.
+        let mut task_feeds: HashMap<tokio::task::Id, FeedRow> = HashMap::new();
         // The feeds due at start that have not been polled yet.
         let mut first_round: Option<HashSet<FeedId>> = None;
         while !self.stopping() {
@@ -144,10 +146,12 @@ impl<'a, S: Sink> Loops<'a, S> {
                 }
                 if in_flight.insert(feed.id) {
                     let desk = Arc::clone(self.desk);
-                    tasks.spawn(async move {
+                    let row = feed.clone();
+                    let task = tasks.spawn(async move {
                         let outcome = desk.poll_feed(&feed, now).await;
                         (feed, outcome)
                     });
+                    task_feeds.insert(task.id(), row);
                 }
             }
             let wait = if tasks.len() >= limit {
@@ -165,13 +169,25 @@ impl<'a, S: Sink> Loops<'a, S> {
                 }
             };
             let finished = tokio::select! {
-                Some(joined) = tasks.join_next(), if !tasks.is_empty() => joined.ok(),
+                Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => Some(joined),
                 _ = tokio::time::sleep(wait) => None,
                 _ = self.shutdown.fired() => None,
                 _ = self.stop_all_view.fired() => None,
             };
-            let Some((feed, outcome)) = finished else {
-                continue;
+            let (feed, outcome) = match finished {
+                None => continue,
+                Some(Ok((id, done))) => {
+                    task_feeds.remove(&id);
+                    done
+                }
+                Some(Err(failed)) => {
+                    // A panic while polling: the feed is due again, after the backoff.
+                    let Some(feed) = task_feeds.remove(&failed.id()) else {
+                        continue;
+                    };
+                    let error = PipelineError::Panicked(failed.to_string());
+                    (feed, Err(error))
+                }
             };
             in_flight.remove(&feed.id);
             if let Some(round) = first_round.as_mut() {
@@ -203,7 +219,11 @@ impl<'a, S: Sink> Loops<'a, S> {
         while !self.stopping() {
             let now = self.clock.now();
             if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
-                if let Err(e) = maintain(self.desk) {
+                let desk = Arc::clone(self.desk);
+                let merged = tokio::task::spawn_blocking(move || maintain(&desk))
+                    .await
+                    .unwrap_or_else(|e| Err(PipelineError::Panicked(e.to_string())));
+                if let Err(e) = merged {
                     self.fault("merging the search index", e, &mut backoff)
                         .await?;
                     continue;

@@ -150,13 +150,19 @@ impl Desk {
                 .record_poll(feed.id, record, &health, next, now)?;
             return Ok(PollOutcome::Unchanged);
         }
-        let parsed = match parse::parse_feed(
-            &fetched.body,
-            fetched.content_type.as_deref(),
-            Some(&fetched.final_url),
-        ) {
+        // Parsing is CPU work (a big feed takes a while): off the async threads.
+        let body = fetched.body;
+        let content_type = fetched.content_type.clone();
+        let base = fetched.final_url.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse::parse_feed(&body, content_type.as_deref(), Some(&base))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("parsing panicked: {e}")));
+        let parsed = match parsed {
             Ok(parsed) => parsed,
-            Err(e) => return self.fail(feed, &e.to_string(), None, now),
+            Err(e) => return self.fail(feed, &e, None, now),
         };
         let ttl = parsed
             .meta
