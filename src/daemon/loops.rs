@@ -19,6 +19,9 @@ use crate::store::{FeedId, FeedRow};
 
 /// Items processed between two looks at the rest of the world.
 const PROCESS_BATCH: usize = 16;
+/// During a long backlog, live channels hear of new stories at least this often (else only when
+/// the queue runs dry).
+const LIVE_NOTICE_EVERY: Duration = Duration::from_secs(2);
 /// How often the search index is merged (also once at start).
 const MAINTENANCE_EVERY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -216,6 +219,7 @@ impl<'a, S: Sink> Loops<'a, S> {
         let mut backoff = Backoff::new(self.options.fault_backoff);
         let mut maintained: Option<Timestamp> = None;
         let mut polled = self.first_round_polled.subscribe();
+        let mut noticed = std::time::Instant::now();
         while !self.stopping() {
             let now = self.clock.now();
             if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
@@ -244,8 +248,9 @@ impl<'a, S: Sink> Loops<'a, S> {
                 }
                 Ok(n) => {
                     backoff.reset();
-                    if n < PROCESS_BATCH {
+                    if n < PROCESS_BATCH || noticed.elapsed() >= LIVE_NOTICE_EVERY {
                         self.new_stories.notify_one();
+                        noticed = std::time::Instant::now();
                     }
                     tokio::task::yield_now().await;
                 }

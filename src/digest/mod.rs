@@ -94,7 +94,7 @@ impl StoryView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateView {
     pub story: StoryView,
-    /// Only the outlets the channel has not been shown for this story, first arrival first.
+    /// Only the outlets the channel has not been shown for this story, first published first.
     pub new_coverage: Vec<Coverage>,
 }
 

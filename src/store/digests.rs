@@ -128,7 +128,8 @@ impl Store {
         }
         // ?2 is used twice: numbered parameters keep one binding for both.
         let sql = format!(
-            "SELECT i.story_id, i.outlet, MIN(i.id) AS first_item FROM items i
+            "SELECT i.story_id, i.outlet, MIN(i.id) AS first_item, MIN(i.published_at) AS first_at
+             FROM items i
              WHERE i.story_id IS NOT NULL AND i.announce = 1 AND i.published_at >= ?1
                AND EXISTS (SELECT 1 FROM digest_outlets o JOIN digests d ON d.id = o.digest_id
                            WHERE o.story_id = i.story_id AND d.channel = ?2)
@@ -137,7 +138,7 @@ impl Store {
                                  AND o.outlet = i.outlet)
                {topic_filter}
              GROUP BY i.story_id, i.outlet
-             ORDER BY i.story_id, first_item"
+             ORDER BY i.story_id, first_at, first_item"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows: Vec<(StoryId, String, i64)> = stmt

@@ -44,10 +44,15 @@ const FEEDS: [(&str, &str); 4] = [
 ];
 
 /// One feed's document: its report(s) of the event, or an empty feed.
+/// Serves `reports` as `path`'s feed, published a second after anything served before, so
+/// coverage order follows the test's story and not which concurrent poll stores first.
 fn serve(fx: &Fixture, path: &str, reports: &[(&str, &str, &str)]) {
+    static SERVED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let n = SERVED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let date = (at("2026-11-23T09:00:00Z") + jiff::SignedDuration::from_secs(n)).to_string();
     let items: Vec<(&str, &str, &str, &str, &str)> = reports
         .iter()
-        .map(|(guid, title, text)| (*guid, *title, "2026-11-23T09:00:00Z", *guid, *text))
+        .map(|(guid, title, text)| (*guid, *title, date.as_str(), *guid, *text))
         .collect();
     fx.server.route(path, Resp::ok(rss(&items)));
 }
