@@ -9,10 +9,8 @@ use jiff::Timestamp;
 
 use crate::config::{Config, DISCORD_API_BASE};
 use crate::daemon::{self, Backoff, RunOptions, SystemClock};
-use crate::digest::{self, TerminalSink};
+use crate::digest::Sink;
 use crate::discord::route::{RoutedSink, Routes};
-use crate::discord::sink::DiscordSink;
-use crate::discord::webhook::WebhookClient;
 use crate::pipeline::{Desk, PollOutcome};
 use crate::shutdown::Shutdown;
 use crate::store::FeedRow;
@@ -115,21 +113,9 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
             eprintln!("{line}");
         }
     }
-    let base = desk.config.discord.api_base.clone();
     match token {
         Some(token) if !args.dry_run => {
-            // One HTTP stack for feeds and Discord: serenity gets the fetcher's client.
-            let client = desk.fetcher().client();
-            let proxy = (base.trim_end_matches('/') != DISCORD_API_BASE).then_some(base);
-            let make_http = move || {
-                let http = serenity::all::HttpBuilder::new(&token).client(client.clone());
-                match &proxy {
-                    // serenity sends through a proxy only with its own rate limiter off; 429s
-                    // are then waited out by the sink's retries.
-                    Some(base) => http.proxy(base).ratelimiter_disabled(true).build(),
-                    None => http.build(),
-                }
-            };
+            let make_http = serenity_http(&desk, token);
             crate::discord::bot::run(
                 desk,
                 make_http,
@@ -142,13 +128,7 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
             .await
         }
         _ => {
-            let discord = routes.use_discord().then(|| {
-                let webhooks = WebhookClient::new(desk.fetcher().client(), &base);
-                DiscordSink::new(None, webhooks, Arc::clone(&desk), routes.discord_targets())
-            });
-            let terminal = TerminalSink::new(std::io::stdout(), false)
-                .with_forums(digest::forum_channels(&desk.config));
-            let sink = RoutedSink::new(routes, terminal, discord);
+            let sink = RoutedSink::for_desk(&desk, routes, None, false);
             daemon::run(
                 desk,
                 &sink,
@@ -159,6 +139,26 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
             )
             .await?;
             Ok(())
+        }
+    }
+}
+
+/// Builds serenity's client for the bot token: on the fetcher's reqwest client (one HTTP stack
+/// for feeds and Discord), through `[discord] api_base` when that is not Discord itself.
+fn serenity_http(
+    desk: &Desk,
+    token: String,
+) -> impl Fn() -> serenity::all::Http + Send + Sync + 'static {
+    let client = desk.fetcher().client();
+    let base = desk.config.discord.api_base.clone();
+    let proxy = (base.trim_end_matches('/') != DISCORD_API_BASE).then_some(base);
+    move || {
+        let http = serenity::all::HttpBuilder::new(&token).client(client.clone());
+        match &proxy {
+            // serenity sends through a proxy only with its own rate limiter off; 429s are then
+            // waited out by the sink's retries.
+            Some(base) => http.proxy(base).ratelimiter_disabled(true).build(),
+            None => http.build(),
         }
     }
 }
@@ -218,21 +218,35 @@ pub async fn digest(config: Config, args: &DigestArgs) -> anyhow::Result<()> {
     {
         anyhow::bail!("no channel named {name:?} in {}", config.source.display());
     }
-    // A preview reads only, so it works beside a running daemon.
-    let desk = if args.dry_run {
-        open_desk_read_only(config)?
+    let json = args.format == Format::Json;
+    // A preview reads only, so it works beside a running daemon; a real digest goes where the
+    // daemon would send it (webhook, bot channel or terminal) and is recorded once it got there.
+    let (desk, sink) = if args.dry_run {
+        let desk = open_desk_read_only(config)?;
+        let routes = Routes::all_terminal(&desk.config);
+        let sink = RoutedSink::for_desk(&desk, routes, None, json);
+        (desk, sink)
     } else {
-        open_desk(config)?
+        let token = std::env::var(&config.discord.token_env)
+            .ok()
+            .filter(|t| !t.trim().is_empty());
+        let desk = open_desk(config)?;
+        let routes =
+            Routes::from_config(&desk.config, token.is_some(), |var| std::env::var(var).ok());
+        let bot = token.map(|t| Arc::new(serenity_http(&desk, t)()));
+        let sink = RoutedSink::for_desk(&desk, routes, bot, json);
+        (desk, sink)
     };
-    let sink = TerminalSink::new(std::io::stdout(), args.format == Format::Json)
-        .with_forums(digest::forum_channels(&desk.config));
     let now = Timestamp::now();
     for channel in &desk.config.channels {
-        if args
-            .channel
-            .as_ref()
-            .is_some_and(|n| n != channel.name.get_ref())
+        let name = channel.name.get_ref();
+        if args.channel.as_ref().is_some_and(|n| n != name) {
+            continue;
+        }
+        if !args.dry_run
+            && let Some(why) = sink.unreachable(name)
         {
+            eprintln!("#{name}: not sent, its stories wait: {why}");
             continue;
         }
         daemon::deliver(&desk, channel, &sink, now, args.dry_run).await?;

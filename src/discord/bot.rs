@@ -8,11 +8,8 @@ use std::time::Duration;
 use serenity::all::{ClientBuilder, GatewayIntents, Http, ShardManager};
 
 use crate::daemon::{self, Clock, RunOptions};
-use crate::digest::TerminalSink;
 use crate::discord::handler::Handler;
 use crate::discord::route::{RoutedSink, Routes};
-use crate::discord::sink::DiscordSink;
-use crate::discord::webhook::WebhookClient;
 use crate::pipeline::{Desk, PollOutcome};
 use crate::shutdown::Shutdown;
 use crate::store::FeedRow;
@@ -35,16 +32,7 @@ pub async fn run(
     on_feed: &(dyn Fn(&FeedRow, &PollOutcome) + Sync),
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let webhooks = WebhookClient::new(desk.fetcher().client(), &desk.config.discord.api_base);
-    let discord = DiscordSink::new(
-        Some(Arc::new(make_http())),
-        webhooks,
-        Arc::clone(&desk),
-        routes.discord_targets(),
-    );
-    let terminal = TerminalSink::new(std::io::stdout(), false)
-        .with_forums(crate::digest::forum_channels(&desk.config));
-    let sink = RoutedSink::new(routes, terminal, Some(discord));
+    let sink = RoutedSink::for_desk(&desk, routes, Some(Arc::new(make_http())), false);
 
     let (shards_tx, shards_rx) = tokio::sync::oneshot::channel::<Arc<ShardManager>>();
     let gateway = {

@@ -6,10 +6,15 @@
 
 use std::collections::HashMap;
 use std::io::Stdout;
+use std::sync::Arc;
+
+use serenity::all::Http;
 
 use super::sink::{DiscordSink, Target};
+use super::webhook::WebhookClient;
 use crate::config::Config;
 use crate::digest::{Digest, Sink, SinkError, TerminalSink};
+use crate::pipeline::Desk;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -171,6 +176,20 @@ impl RoutedSink {
             terminal,
             discord,
         }
+    }
+
+    /// The desk's sink: the terminal (as JSON lines when `json`) for terminal channels, Discord
+    /// for the rest, through `bot` for bot channels (None without a token) and the desk's own
+    /// HTTP client for webhooks.
+    pub fn for_desk(desk: &Arc<Desk>, routes: Routes, bot: Option<Arc<Http>>, json: bool) -> Self {
+        let discord = routes.use_discord().then(|| {
+            let webhooks =
+                WebhookClient::new(desk.fetcher().client(), &desk.config.discord.api_base);
+            DiscordSink::new(bot, webhooks, Arc::clone(desk), routes.discord_targets())
+        });
+        let terminal = TerminalSink::new(std::io::stdout(), json)
+            .with_forums(crate::digest::forum_channels(&desk.config));
+        RoutedSink::new(routes, terminal, discord)
     }
 }
 

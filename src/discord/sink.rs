@@ -2,10 +2,12 @@
 //! channel (by the bot or through the forum's webhook) each digest opens a post (a thread) whose
 //! first message is the digest's first part; the other parts follow inside the thread.
 //!
-//! Each message of a digest goes out with a nonce derived from the digest's id and the part
+//! Each bot message of a digest goes out with a nonce derived from the digest's id and the part
 //! number, and `enforce_nonce`, so Discord itself drops a duplicate sent after a crash between
-//! send and record; parts already recorded are skipped on retry. (A forum post cannot carry a
-//! nonce: only a crash between opening it and recording it could open a second one.)
+//! send and record; parts already recorded are skipped on retry, and a part Discord accepted is
+//! never sent again because its record failed (the record is retried instead). Webhook messages
+//! and forum posts cannot carry a nonce: for them only a crash in the instant between Discord's
+//! answer and the record could repeat one message.
 //! `allowed_mentions` is empty on every message: feed text never pings anyone.
 
 use std::collections::HashMap;
@@ -44,6 +46,9 @@ pub enum Target {
 /// Channel and forum targets without a bot client (routing keeps them from getting here).
 const NO_BOT: serenity::Error =
     serenity::Error::Other("posting to a Discord channel needs the bot token");
+
+/// Longest wait between attempts at recording a message Discord accepted.
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Retries of one message on server errors before the digest is left for a later attempt.
 const SERVER_ERROR_RETRIES: u32 = 3;
@@ -128,10 +133,15 @@ impl DiscordSink {
                 if let Some(name) = new_post {
                     builder = builder.thread_name(name.clone());
                 }
-                let sent = self.webhooks.execute(*id, token, *thread, &builder).await?;
-                Ok(sent.id.to_string())
+                self.webhooks.execute(*id, token, *thread, &builder).await
             }
         }
+    }
+}
+
+impl Destination<'_> {
+    fn is_webhook(&self) -> bool {
+        matches!(self, Destination::Webhook { .. })
     }
 }
 
@@ -182,7 +192,7 @@ pub enum Failure {
 /// retried here (serenity's rate limiter already honoured 429's retry_after).
 pub fn classify(error: &serenity::Error) -> Failure {
     let serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) = error else {
-        return Failure::Later(error.to_string());
+        return Failure::Later(with_causes(error));
     };
     let status = response.status_code.as_u16();
     let code = response.error.code;
@@ -207,6 +217,23 @@ pub fn classify(error: &serenity::Error) -> Failure {
         (s, _) if s >= 500 => Failure::Retry(what),
         _ => Failure::Later(what),
     }
+}
+
+/// An error with its causes ("Error while sending HTTP request: …: connection refused"): the
+/// top line alone says nothing. Request errors never carry a URL here (a webhook's holds its
+/// secret).
+fn with_causes(error: &serenity::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let line = inner.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 impl Sink for DiscordSink {
@@ -271,6 +298,14 @@ impl Sink for DiscordSink {
                             return Err(SinkError::Delivery(what));
                         }
                         Failure::Pause(what) => return Err(SinkError::ChannelUnavailable(what)),
+                        // A webhook carries its own secret: a refused one is that channel's
+                        // problem (revoked or rotated), not the bot's token.
+                        Failure::Unauthorized(what) if destination.is_webhook() => {
+                            return Err(SinkError::ChannelUnavailable(format!(
+                                "the webhook's token was refused (revoked or rotated? put its \
+                                 current URL in the channel's webhook_env variable): {what}"
+                            )));
+                        }
                         Failure::Unauthorized(what) => return Err(SinkError::Unauthorized(what)),
                     },
                 }
@@ -280,12 +315,35 @@ impl Sink for DiscordSink {
                 thread = message_id.parse().ok();
             }
             if let Some(id) = digest.id {
-                self.desk
-                    .store()
-                    .record_message(id, part, &nonce, &message_id, Timestamp::now())
-                    .map_err(|e| SinkError::Delivery(e.to_string()))?;
+                self.record_sent(id, part, &nonce, &message_id).await;
             }
         }
         Ok(())
+    }
+}
+
+impl DiscordSink {
+    /// Records a message Discord accepted. Only the record is retried, never the send: a part
+    /// sent again after a failed record would appear twice where no nonce guards it (webhooks,
+    /// forum posts). The wait ends when the store takes the record, or when the daemon's grace
+    /// period after a stop cuts it short (then the part is sent again at the next start, and
+    /// Discord drops it by its nonce where there is one).
+    async fn record_sent(&self, digest: i64, part: usize, nonce: &str, message_id: &str) {
+        let mut wait = self.backoff;
+        loop {
+            let recorded =
+                self.desk
+                    .store()
+                    .record_message(digest, part, nonce, message_id, Timestamp::now());
+            match recorded {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(digest, part, error = %e,
+                        "a posted message could not be recorded; retrying the record, not the post");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RECORD_RETRY_MAX);
+                }
+            }
+        }
     }
 }

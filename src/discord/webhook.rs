@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use serenity::all::{ExecuteWebhook, Message};
+use serde::Deserialize;
+use serenity::all::ExecuteWebhook;
 use serenity::http::{ErrorResponse, HttpError};
 
 /// Waits for a 429 this long at most (longer ones are left to a later attempt).
@@ -16,6 +17,12 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 
 /// Discord's API version in every route.
 const API_PATH: &str = "/api/v10";
+
+/// The part of Discord's message object that is read.
+#[derive(Deserialize)]
+struct SentMessage {
+    id: String,
+}
 
 #[derive(Clone)]
 pub struct WebhookClient {
@@ -32,15 +39,15 @@ impl WebhookClient {
         }
     }
 
-    /// Posts `body` through webhook `id`/`token` (into `thread` when given) and returns the
-    /// message Discord created.
+    /// Posts `body` through webhook `id`/`token` (into `thread` when given) and returns the id
+    /// of the message Discord created.
     pub async fn execute(
         &self,
         id: u64,
         token: &str,
         thread: Option<u64>,
         body: &ExecuteWebhook,
-    ) -> Result<Message, serenity::Error> {
+    ) -> Result<String, serenity::Error> {
         let mut url = format!(
             "{}{API_PATH}/webhooks/{id}/{token}?wait=true",
             self.api_base
@@ -58,14 +65,18 @@ impl WebhookClient {
                 .body(json.clone())
                 .send()
                 .await
-                .map_err(|e| serenity::Error::Http(HttpError::Request(e)))?;
+                // The URL holds the webhook's secret: errors never carry it.
+                .map_err(|e| serenity::Error::Http(HttpError::Request(e.without_url())))?;
             let status = response.status();
             if status.is_success() {
                 let bytes = response
                     .bytes()
                     .await
-                    .map_err(|e| serenity::Error::Http(HttpError::Request(e)))?;
-                return Ok(serde_json::from_slice(&bytes)?);
+                    .map_err(|e| serenity::Error::Http(HttpError::Request(e.without_url())))?;
+                // Only the id is needed; reading the whole message would make any drift
+                // between serenity's model and Discord's answer look like a failed post.
+                let sent: SentMessage = serde_json::from_slice(&bytes)?;
+                return Ok(sent.id);
             }
             if status == reqwest::StatusCode::TOO_MANY_REQUESTS && waited < RATE_LIMIT_RETRIES {
                 // Retry-After is in whole seconds; X-RateLimit-Reset-After is precise.

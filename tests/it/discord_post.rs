@@ -373,3 +373,100 @@ async fn a_forum_webhook_opens_one_post_and_sends_the_rest_into_it() {
     assert_eq!(embeds, 25, "each story once, all inside the post");
     assert!(desk.store().pending_digests().unwrap().is_empty());
 }
+
+/// A webhook message Discord accepted but that could not be recorded (a full disk, any write
+/// error) is recorded once the store takes it again, never posted a second time: a webhook
+/// takes no nonce that would let Discord drop the copy.
+#[tokio::test]
+async fn a_webhook_message_whose_record_failed_is_not_posted_again() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 4).await;
+    let (id, token, channel) = (
+        1_600_000_000_000_000_009u64,
+        "hook-secret",
+        1_300_000_000_000_000_077u64,
+    );
+    fake.add_webhook(id, token, channel);
+    let sink = sink_to(
+        &fake,
+        &desk,
+        Target::Webhook {
+            id,
+            token: token.into(),
+        },
+    );
+    let conn = rusqlite::Connection::open(desk.config.storage_path()).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER no_room BEFORE INSERT ON digest_messages
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+    )
+    .unwrap();
+    let delivery = deliver_at_one(&desk, &sink);
+    let fault_passes = async {
+        fake.wait_until("the post", Duration::from_secs(5), |f| {
+            (!f.messages(channel).is_empty()).then_some(())
+        })
+        .await;
+        // The record keeps failing for a while.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        conn.execute_batch("DROP TRIGGER no_room").unwrap();
+    };
+    let (sent, ()) = tokio::join!(delivery, fault_passes);
+    assert_eq!(sent, 4);
+    for _ in 0..3 {
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T13:05:00Z"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        embed_count(&fake.messages(channel)),
+        4,
+        "each story posted once"
+    );
+    assert!(desk.store().pending_digests().unwrap().is_empty());
+}
+
+/// Discord answers a webhook whose token was revoked or rotated with 401 / 50027: that pauses
+/// the channel (with the fix in the reason); it is not a refused bot token that stops the desk.
+#[tokio::test]
+async fn a_revoked_webhook_pauses_its_channel_and_stops_nothing() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 4).await;
+    let (id, token, channel) = (
+        1_600_000_000_000_000_009u64,
+        "hook-secret",
+        1_300_000_000_000_000_077u64,
+    );
+    fake.add_webhook(id, token, channel);
+    fake.fail(
+        "POST",
+        "/webhooks/{webhook_id}/{webhook_token}",
+        Failure::json(401, 50027, "Invalid Webhook Token"),
+        1,
+    );
+    let sink = sink_to(
+        &fake,
+        &desk,
+        Target::Webhook {
+            id,
+            token: token.into(),
+        },
+    );
+    let result = daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await;
+    assert!(result.is_ok(), "the desk goes on: {result:?}");
+    let paused = desk.store().paused_channels().unwrap();
+    assert_eq!(paused.len(), 1);
+    assert!(
+        paused[0].1.contains("webhook's token was refused"),
+        "{paused:?}"
+    );
+}

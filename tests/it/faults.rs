@@ -634,3 +634,48 @@ fn an_unresponsive_discord_delays_neither_the_end_of_a_cycle_nor_a_stop() {
     );
     drop(black_hole);
 }
+
+/// `newsdesk digest` sends a channel's digest where the daemon would: a webhook channel's to its
+/// webhook, never to the terminal; a bot channel without a token waits, nothing recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_shot_digest_goes_to_the_channel_s_own_target() {
+    use crate::support::discord::FakeDiscord;
+    const HOOK_CHANNEL: u64 = 1_500_000_000_000_000_015;
+    let fake = FakeDiscord::start().await;
+    fake.add_webhook(78, "hooktoken2", HOOK_CHANNEL);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extra = format!(
+        "[discord]\napi_base = \"{}\"\n\
+         [[channel]]\nname = \"hooked\"\nmode = \"live\"\nwebhook_env = \"DESK_HOOK\"\n\
+         [[channel]]\nname = \"botless\"\nmode = \"live\"\ndiscord_channel_id = \"42\"\n",
+        fake.plain_base()
+    );
+    let config = crate::support::bin::demo_copy(dir.path(), &extra);
+    let hook = (
+        "DESK_HOOK",
+        "https://discord.com/api/webhooks/78/hooktoken2",
+    );
+    let polled = run_binary(&config, &["poll"], &[hook]).await;
+    assert!(polled.status.success());
+    for channel in ["hooked", "botless"] {
+        let out = run_binary(&config, &["digest", "--channel", channel], &[hook]).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            !stdout.contains(&format!("#{channel}")),
+            "printed:\n{stdout}"
+        );
+        if channel == "botless" {
+            assert!(stderr.contains("#botless: not sent"), "{stderr}");
+        }
+    }
+    assert!(
+        !fake.messages(HOOK_CHANNEL).is_empty(),
+        "the webhook got the digest"
+    );
+    let db = dir.path().join("demo.db");
+    assert_eq!(digests_of(&db, "hooked"), [("sent".to_string(), 1)]);
+    assert_eq!(digests_of(&db, "botless"), []);
+    fake.assert_no_violations();
+}
