@@ -25,9 +25,13 @@ impl HumanDuration {
     }
 }
 
+/// The longest duration accepted: a century. Longer ones mean nothing to a news desk, and
+/// "now minus a duration" must stay a representable time.
+pub const MAX_SECS: u64 = 100 * 365 * 86_400;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
-    "invalid duration {input:?}: expected a number and a unit (s, m, h, d, w), e.g. \"15m\", \"1h30m\", \"7d\""
+    "invalid duration {input:?}: expected a number and a unit (s, m, h, d, w), e.g. \"15m\", \"1h30m\", \"7d\", of at most 100 years"
 )]
 pub struct DurationError {
     pub input: String,
@@ -74,6 +78,9 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
             .ok_or_else(err)?;
         rest = rest[unit_len..].trim_start();
     }
+    if total > MAX_SECS {
+        return Err(err());
+    }
     Ok(Duration::from_secs(total))
 }
 
@@ -102,12 +109,18 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 f.write_str("a duration such as \"15m\" or \"1h30m\", or a number of seconds")
             }
             fn visit_u64<E: serde::de::Error>(self, secs: u64) -> Result<HumanDuration, E> {
+                if secs > MAX_SECS {
+                    return Err(E::invalid_value(
+                        serde::de::Unexpected::Unsigned(secs),
+                        &self,
+                    ));
+                }
                 Ok(HumanDuration::secs(secs))
             }
             fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<HumanDuration, E> {
                 u64::try_from(n)
-                    .map(HumanDuration::secs)
                     .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+                    .and_then(|secs| self.visit_u64(secs))
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<HumanDuration, E> {
                 parse(s).map(HumanDuration).map_err(E::custom)
@@ -131,6 +144,9 @@ mod tests {
         assert!(parse("m5").is_err());
         assert!(parse("").is_err());
         assert!(parse("99999999999999999999w").is_err());
+        // Beyond a century: "now" minus it would leave the calendar.
+        assert!(parse("1000000w").is_err());
+        assert!(parse("5200w").is_ok());
     }
 
     #[test]

@@ -460,7 +460,11 @@ fn update_related(
 ) -> Result<Vec<RelatedLink>, StoreError> {
     let related_window =
         SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
-    let earliest = item.published - related_window;
+    // A window reaching past the calendar's start bounds nothing.
+    let earliest = item
+        .published
+        .checked_sub(related_window)
+        .unwrap_or(Timestamp::MIN);
     // Related is earlier coverage: stories that began before this one. A story that began
     // after it is later news (or another fragment of the same event), not background.
     let start = scored

@@ -65,9 +65,12 @@ pub fn search(config: Config, args: &SearchArgs, out: &mut dyn Write) -> anyhow:
     let max = config.related.max;
     let desk = open_desk_read_only(config)?;
     let store = desk.store();
-    let since = args
-        .days
-        .map(|d| Timestamp::now() - SignedDuration::from_hours(i64::from(d) * 24));
+    // More days than the calendar holds: no bound at all.
+    let since = args.days.and_then(|d| {
+        Timestamp::now()
+            .checked_sub(SignedDuration::from_hours(i64::from(d) * 24))
+            .ok()
+    });
     let stories = search_stories(&store, &text, since, args.limit)?;
     if stories.is_empty() {
         writeln!(out, "no stories match {text:?}")?;

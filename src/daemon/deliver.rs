@@ -29,6 +29,11 @@ pub async fn deliver<S: Sink>(
         if desk.store().channel_state(name)?.paused_reason.is_some() {
             return Ok(0);
         }
+        // Earlier stories first: a digest still waiting to go out is retried (with its
+        // backoff) before the channel gets a new one.
+        if desk.store().has_pending_digest(name)? {
+            return Ok(0);
+        }
     }
     let mut digest = {
         let store = desk.store();
@@ -47,9 +52,9 @@ pub async fn deliver<S: Sink>(
     let (stories, updates) = digest.shown_outlets();
     let id = desk.store().create_digest(name, &stories, &updates, now)?;
     digest.id = Some(id);
-    send_recorded(desk, id, &digest, sink, now).await?;
+    let sent = send_recorded(desk, id, &digest, sink, now).await?;
     desk.store().set_last_digest_at(name, now)?;
-    Ok(digest.len())
+    Ok(if sent { digest.len() } else { 0 })
 }
 
 async fn send_recorded<S: Sink>(
@@ -66,7 +71,7 @@ async fn send_recorded<S: Sink>(
         }
         Err(SinkError::Unauthorized(why)) => Err(PipelineError::Unauthorized(why)),
         Err(SinkError::ChannelUnavailable(why)) => {
-            desk.store().record_digest_failure(id, &why)?;
+            desk.store().record_digest_failure(id, &why, now)?;
             if desk.store().pause_channel(&digest.channel, &why)? {
                 tracing::error!(channel = %digest.channel, reason = %why,
                     "channel paused: its stories stay queued until it is fixed and newsdesk restarts");
@@ -75,14 +80,15 @@ async fn send_recorded<S: Sink>(
         }
         Err(e) => {
             tracing::warn!(channel = %digest.channel, error = %e, "digest not delivered; will retry");
-            desk.store().record_digest_failure(id, &e.to_string())?;
+            desk.store()
+                .record_digest_failure(id, &e.to_string(), now)?;
             Ok(false)
         }
     }
 }
 
-/// Re-sends digests recorded as pending (a failed post, or a crash mid-send), except to
-/// channels that are paused or that the sink cannot reach now.
+/// Re-sends digests recorded as pending (a failed post, or a crash mid-send) whose retry time has
+/// come, except to channels that are paused or that the sink cannot reach now.
 pub async fn retry_pending<S: Sink>(
     desk: &Desk,
     sink: &S,
@@ -91,7 +97,8 @@ pub async fn retry_pending<S: Sink>(
     let pending: Vec<DigestRecord> = desk.store().pending_digests()?;
     let mut sent = 0;
     for record in pending {
-        if sink.unreachable(&record.channel).is_some()
+        if record.retry_at.is_some_and(|at| at > now)
+            || sink.unreachable(&record.channel).is_some()
             || desk
                 .store()
                 .channel_state(&record.channel)?

@@ -126,9 +126,11 @@ pub async fn run<S: Sink>(
     on_feed: &(dyn Fn(&FeedRow, &PollOutcome) + Sync),
     shutdown: Shutdown,
 ) -> Result<(), PipelineError> {
-    for channel in desk.store().resume_all_channels()? {
+    let resumed = desk.store().resume_all_channels()?;
+    for channel in resumed {
         tracing::info!(%channel, "channel unpaused at start; its queued digests will be retried");
     }
+    desk.store().retry_pending_digests_now()?;
     let work = async {
         if options.once {
             once(&desk, sink, clock, options, on_feed).await

@@ -50,6 +50,8 @@ impl EntryKind {
 pub struct DigestRecord {
     pub id: DigestId,
     pub channel: String,
+    /// When to try again after a failed post (None: at once).
+    pub retry_at: Option<Timestamp>,
     /// Stories carried as new, in order.
     pub stories: Vec<StoryId>,
     /// Stories carried as updates, in order, with the outlets each announced.
@@ -181,14 +183,14 @@ impl Store {
 
     /// Digests recorded but not confirmed sent (after a crash or a failed post), oldest first.
     pub fn pending_digests(&self) -> Result<Vec<DigestRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, channel FROM digests WHERE status = 'pending' ORDER BY id")?;
-        let heads: Vec<(DigestId, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let mut stmt = self.conn.prepare(
+            "SELECT id, channel, retry_at FROM digests WHERE status = 'pending' ORDER BY id",
+        )?;
+        let heads: Vec<(DigestId, String, Option<i64>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::with_capacity(heads.len());
-        for (id, channel) in heads {
+        for (id, channel, retry_at) in heads {
             let mut s = self.conn.prepare_cached(
                 "SELECT story_id, kind FROM digest_stories WHERE digest_id = ?1 ORDER BY position",
             )?;
@@ -210,6 +212,7 @@ impl Store {
             out.push(DigestRecord {
                 id,
                 channel,
+                retry_at: opt_ts(retry_at),
                 stories,
                 updates,
             });
@@ -227,10 +230,37 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn record_digest_failure(&mut self, id: DigestId, error: &str) -> Result<()> {
+    /// Records a failed post; the digest is tried again from 30 s later, the wait doubling
+    /// with each failure up to 30 minutes.
+    pub fn record_digest_failure(
+        &mut self,
+        id: DigestId,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         self.conn.execute(
-            "UPDATE digests SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            params![id, error],
+            "UPDATE digests SET attempts = attempts + 1, last_error = ?2,
+                 retry_at = ?3 + MIN(1800, 30 * (1 << MIN(attempts, 10)))
+             WHERE id = ?1",
+            params![id, error, ts_to_sql(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Whether `channel` has a digest recorded but not yet delivered.
+    pub fn has_pending_digest(&self, channel: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM digests WHERE channel = ?1 AND status = 'pending')",
+            [channel],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Makes every pending digest due now (at start: whatever made them fail may be fixed).
+    pub fn retry_pending_digests_now(&mut self) -> Result<()> {
+        self.conn.execute(
+            "UPDATE digests SET retry_at = NULL WHERE status = 'pending'",
+            [],
         )?;
         Ok(())
     }

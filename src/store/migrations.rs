@@ -176,12 +176,14 @@ const MIGRATIONS: &[&str] = &[
         JOIN items i ON i.story_id = ds.story_id
         WHERE i.first_seen_at <= d.created_at;
     "#,
-    // 7: items whose processing failed: counted and retried later (so one poisonous item
-    // cannot block the queue for ever), and the pending queue indexed in the order it is read.
+    // 7: items whose processing failed and digests whose post failed: counted and retried
+    // later (so one poisonous item cannot block the queue, and a channel that is down is not
+    // hammered), and the pending queue indexed in the order it is read.
     r#"
     ALTER TABLE items ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE items ADD COLUMN last_failure TEXT;
     ALTER TABLE items ADD COLUMN retry_at INTEGER;
+    ALTER TABLE digests ADD COLUMN retry_at INTEGER;
     DROP INDEX items_pending;
     CREATE INDEX items_pending ON items(published_at, id) WHERE processed_at IS NULL;
     "#,

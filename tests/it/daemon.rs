@@ -205,3 +205,63 @@ async fn the_loop_sends_a_due_digest_once_and_stops_on_shutdown() {
     let state = desk.store().channel_state("all").unwrap();
     assert_eq!(state.last_digest_at, Some(at("2026-11-20T12:00:00Z")));
 }
+
+/// A channel whose target keeps failing is not hammered: a failed digest waits (30 s, then
+/// longer) before it is tried again, and no new digest piles up behind it meanwhile.
+#[tokio::test]
+async fn a_failing_channel_is_retried_with_backoff_and_gets_no_new_digests_meanwhile() {
+    let fx = Fixture::new().await;
+    fx.server.route(
+        "/f.xml",
+        Resp::ok(rss(&[(
+            "x",
+            "Norland drafts AI rules",
+            "2026-11-20T10:00:00Z",
+            "https://example.org/x",
+            TEXT,
+        )])),
+    );
+    let mut config = fx.config(&[("F", "/f.xml")], "");
+    config.polling.announce_first_fetch = true;
+    let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
+    daemon::poll_and_process(&desk, at("2026-11-20T12:00:00Z"), &|_, _| {})
+        .await
+        .unwrap();
+    let sink = Recorder::default();
+    *sink.fail.lock().unwrap() = true;
+    let channel = &desk.config.channels[0];
+    let pending_count = |desk: &newsdesk::pipeline::Desk| -> usize {
+        desk.store().pending_digests().unwrap().len()
+    };
+    let sent = daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(sent, 0, "nothing was delivered");
+    // Too soon: not tried again, and no second digest is made.
+    for now in ["2026-11-20T13:00:10Z", "2026-11-20T13:00:20Z"] {
+        assert_eq!(
+            daemon::retry_pending(&desk, &sink, at(now)).await.unwrap(),
+            0
+        );
+        daemon::deliver(&desk, channel, &sink, at(now), false)
+            .await
+            .unwrap();
+    }
+    assert_eq!(pending_count(&desk), 1, "one pending digest");
+    let record = &desk.store().pending_digests().unwrap()[0];
+    assert_eq!(record.retry_at, Some(at("2026-11-20T13:00:30Z")));
+    // Due: tried (and fails again), then it waits twice as long.
+    daemon::retry_pending(&desk, &sink, at("2026-11-20T13:00:30Z"))
+        .await
+        .unwrap();
+    let record = &desk.store().pending_digests().unwrap()[0];
+    assert_eq!(record.retry_at, Some(at("2026-11-20T13:01:30Z")));
+    *sink.fail.lock().unwrap() = false;
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T13:01:30Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(sink.digests.lock().unwrap().len(), 1);
+}
