@@ -425,6 +425,12 @@ impl Config {
                     );
                 }
             }
+            if channel.discord_channel_id.is_some() && channel.webhook_env.is_some() {
+                report.at(
+                    &format!("channel[{i}].webhook_env"),
+                    "set discord_channel_id (the bot posts) or webhook_env (a webhook posts), not both",
+                );
+            }
             for (j, topic) in channel.topics.iter().enumerate() {
                 if !written_topics.contains(topic.get_ref()) {
                     report.at(
@@ -639,6 +645,16 @@ mod tests {
         assert_eq!(missing[0].line, 2);
         let live = load("[[channel]]\nname = \"c\"\nmode = \"live\"\n").unwrap();
         assert_eq!(live.channels[0].mode, ChannelMode::Live);
+    }
+
+    #[test]
+    fn a_channel_names_one_target() {
+        let text = format!(
+            "[[channel]]\nname = \"c\"\n{SCHED}discord_channel_id = \"42\"\nwebhook_env = \"HOOK\"\n"
+        );
+        let i = &issues(&text)[0];
+        assert_eq!((i.line, i.field.as_str()), (5, "channel[0].webhook_env"));
+        assert!(i.message.contains("not both"), "{}", i.message);
     }
 
     #[test]

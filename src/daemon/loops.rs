@@ -22,6 +22,9 @@ const PROCESS_BATCH: usize = 16;
 /// During a long backlog, live channels hear of new stories at least this often (else only when
 /// the queue runs dry).
 const LIVE_NOTICE_EVERY: Duration = Duration::from_secs(2);
+/// Pages written per step of the index merge, and the most steps of one merge.
+const MERGE_STEP_PAGES: u32 = 256;
+const MAX_MERGE_STEPS: usize = 100_000;
 /// How often the search index is merged (also once at start).
 const MAINTENANCE_EVERY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -198,7 +201,12 @@ impl<'a, S: Sink> Loops<'a, S> {
             }
             match outcome {
                 Ok(outcome) => {
-                    backoff.reset();
+                    // Only stored items prove the store is writable again: a 304 needs little
+                    // room, and resetting on it would re-fetch full feeds every second through
+                    // a full disk.
+                    if matches!(outcome, PollOutcome::Updated { .. }) {
+                        backoff.reset();
+                    }
                     (self.on_feed)(&feed, &outcome);
                     if matches!(outcome, PollOutcome::Updated { new, .. } if new > 0) {
                         self.new_items.notify_one();
@@ -220,14 +228,12 @@ impl<'a, S: Sink> Loops<'a, S> {
         let mut maintained: Option<Timestamp> = None;
         let mut polled = self.first_round_polled.subscribe();
         let mut noticed = std::time::Instant::now();
+        // Stories made since the deliverer last heard of new ones.
+        let mut untold = false;
         while !self.stopping() {
             let now = self.clock.now();
             if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
-                let desk = Arc::clone(self.desk);
-                let merged = tokio::task::spawn_blocking(move || maintain(&desk))
-                    .await
-                    .unwrap_or_else(|e| Err(PipelineError::Panicked(e.to_string())));
-                if let Err(e) = merged {
+                if let Err(e) = maintain(self.desk).await {
                     self.fault("merging the search index", e, &mut backoff)
                         .await?;
                     continue;
@@ -241,6 +247,9 @@ impl<'a, S: Sink> Loops<'a, S> {
                     if first_round_done {
                         self.caught_up.send_replace(true);
                     }
+                    if std::mem::take(&mut untold) {
+                        self.new_stories.notify_one();
+                    }
                     tokio::select! {
                         _ = self.pause(MAX_SLEEP, Some(&self.new_items)) => {}
                         _ = polled.changed(), if !first_round_done => {}
@@ -248,9 +257,11 @@ impl<'a, S: Sink> Loops<'a, S> {
                 }
                 Ok(n) => {
                     backoff.reset();
+                    untold = true;
                     if n < PROCESS_BATCH || noticed.elapsed() >= LIVE_NOTICE_EVERY {
                         self.new_stories.notify_one();
                         noticed = std::time::Instant::now();
+                        untold = false;
                     }
                     tokio::task::yield_now().await;
                 }
@@ -325,10 +336,22 @@ fn until(next: Option<Timestamp>, now: Timestamp) -> Duration {
 }
 
 /// Merges the full-text index, which grouping and Related query for every new item: left
-/// alone, it grows a stack of segments that each look-up visits.
-fn maintain(desk: &Desk) -> Result<(), PipelineError> {
+/// alone, it grows a stack of segments that each look-up visits. Merged in bounded steps on the
+/// blocking pool, so the store is free for other work between them (a whole merge of a large
+/// index takes seconds).
+async fn maintain(desk: &Arc<Desk>) -> Result<(), PipelineError> {
     let started = std::time::Instant::now();
-    desk.store().optimize_search_index()?;
+    for _ in 0..MAX_MERGE_STEPS {
+        let step = Arc::clone(desk);
+        let more = tokio::task::spawn_blocking(move || {
+            step.store().merge_search_index_step(MERGE_STEP_PAGES)
+        })
+        .await
+        .map_err(|e| PipelineError::Panicked(e.to_string()))??;
+        if !more {
+            break;
+        }
+    }
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "search index merged"

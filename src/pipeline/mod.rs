@@ -8,7 +8,7 @@ mod process;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::config::{Config, FeedConfig};
 use crate::fetch::schedule::PollPolicy;
@@ -140,10 +140,5 @@ impl Desk {
         self.feed_configs
             .get(&feed.url)
             .and_then(|i| self.config.feeds.get(*i))
-    }
-
-    /// Time until the next feed is due (None when there are no active feeds).
-    pub fn next_poll_in(&self, now: Timestamp) -> Result<Option<SignedDuration>, PipelineError> {
-        Ok(self.store().next_poll_at()?.map(|t| t.duration_since(now)))
     }
 }

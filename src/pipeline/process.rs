@@ -19,11 +19,14 @@ use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem};
 use crate::summarize::{self, SummaryOptions};
 use crate::topics::TopicDoc;
 
-/// Attempts at processing one item before it is set aside (logged, kept in the store): an item
-/// that makes a stage fail every time must not hold up the items behind it.
+/// Attempts at processing one item, spaced out, before it is set aside (logged, kept in the
+/// store): an item that makes a stage fail every time must not hold up the items behind it.
 pub const MAX_ITEM_ATTEMPTS: u32 = 3;
 /// Wait before the second attempt at a failed item; doubled before the third.
 const ITEM_RETRY_AFTER: SignedDuration = SignedDuration::from_mins(5);
+/// A set-aside item is still tried once a day: whatever failed may have been fixed (an upgrade,
+/// a page that came back), and a story is never given up for good.
+const SET_ASIDE_RETRY: SignedDuration = SignedDuration::from_hours(24);
 /// Items taken from the queue at a time; deliveries and commands get the store in between.
 const BATCH: usize = 16;
 
@@ -48,7 +51,7 @@ impl Desk {
         limit: usize,
         now: Timestamp,
     ) -> Result<usize, PipelineError> {
-        let batch = self.store().pending_items(limit, MAX_ITEM_ATTEMPTS, now)?;
+        let batch = self.store().pending_items(limit, now)?;
         let count = batch.len();
         if count == 0 {
             return Ok(0);
@@ -56,7 +59,11 @@ impl Desk {
         let mut pages = self.fetch_pages(&batch).await;
         for item in batch {
             let id = item.id;
-            let retry_at = now + ITEM_RETRY_AFTER * 2i32.pow(item.failures.min(8));
+            let retry_at = if item.failures + 1 >= MAX_ITEM_ATTEMPTS {
+                now + SET_ASIDE_RETRY
+            } else {
+                now + ITEM_RETRY_AFTER * 2i32.pow(item.failures)
+            };
             let page = pages.remove(&id).flatten();
             match self.process_item(item, page, now).await {
                 Ok(()) => {}
@@ -65,7 +72,8 @@ impl Desk {
                     let error = e.to_string();
                     let failures = self.store().record_item_failure(id, &error, retry_at)?;
                     if failures >= MAX_ITEM_ATTEMPTS {
-                        tracing::error!(item = id, %error, "item set aside after {failures} failed attempts");
+                        tracing::error!(item = id, %error,
+                            "item set aside after {failures} failed attempts; tried again daily");
                     } else {
                         tracing::warn!(item = id, %error, failures, "item processing failed; will retry");
                     }

@@ -138,16 +138,6 @@ impl Store {
             .ok_or(StoreError::NotFound { what: "feed", id })
     }
 
-    /// Earliest next poll time among active feeds.
-    pub fn next_poll_at(&self) -> Result<Option<Timestamp>> {
-        let secs: Option<i64> = self.conn.query_row(
-            "SELECT MIN(next_fetch_at) FROM feeds WHERE active = 1",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(opt_ts(secs))
-    }
-
     /// Earliest next poll time among active feeds other than `except` (feeds being polled now,
     /// whose stored time has passed).
     pub fn next_poll_at_except(&self, except: &[FeedId]) -> Result<Option<Timestamp>> {

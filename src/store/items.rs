@@ -177,24 +177,16 @@ impl Store {
         Ok(self.conn.query_row(&sql, [url], item_from_row).optional()?)
     }
 
-    /// Items stored but not processed yet, oldest first: those whose processing failed wait
-    /// for their retry time, and those that failed `max_failures` times are left out.
-    pub fn pending_items(
-        &self,
-        limit: usize,
-        max_failures: u32,
-        now: Timestamp,
-    ) -> Result<Vec<ItemRow>> {
+    /// Items stored but not processed yet, oldest first; those whose processing failed wait
+    /// for their retry time.
+    pub fn pending_items(&self, limit: usize, now: Timestamp) -> Result<Vec<ItemRow>> {
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM items
-             WHERE processed_at IS NULL AND failures < ?2 AND (retry_at IS NULL OR retry_at <= ?3)
+             WHERE processed_at IS NULL AND (retry_at IS NULL OR retry_at <= ?2)
              ORDER BY published_at, id LIMIT ?1"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![limit as i64, max_failures, ts_to_sql(now)],
-            item_from_row,
-        )?;
+        let rows = stmt.query_map(params![limit as i64, ts_to_sql(now)], item_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -316,6 +308,21 @@ impl Store {
         self.conn
             .execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')", [])?;
         Ok(())
+    }
+
+    /// One bounded step of merging the full-text index towards a single segment, as
+    /// [`optimize_search_index`](Store::optimize_search_index) does at once: at most about
+    /// `pages` pages are written, so a daemon can merge a large index in steps and let other work
+    /// have the store in between. Returns whether there is more to merge.
+    pub fn merge_search_index_step(&mut self, pages: u32) -> Result<bool> {
+        let before = self.conn.total_changes();
+        // A negative page budget merges segments of every level, as 'optimize' does.
+        self.conn.execute(
+            "INSERT INTO items_fts (items_fts, rank) VALUES ('merge', ?1)",
+            [-i64::from(pages.max(1))],
+        )?;
+        // FTS5 says so itself: fewer than two changes means nothing was left to merge.
+        Ok(self.conn.total_changes() - before >= 2)
     }
 
     /// Number of indexed documents containing each term (porter-stemmed as FTS5 stores them).

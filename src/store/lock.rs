@@ -24,10 +24,10 @@ pub struct WriterLock {
 impl WriterLock {
     /// Takes the writer lock of the database at `database`, or says who holds it.
     pub fn acquire(database: &Path) -> Result<WriterLock> {
-        let path = lock_path(database);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
+        let path = lock_path(database);
         let io_error = |source: std::io::Error| StoreError::LockFile {
             path: path.display().to_string(),
             source,
@@ -71,9 +71,21 @@ impl WriterLock {
     }
 }
 
-/// `desk.db` → `desk.db.lock`.
+/// `desk.db` → `desk.db.lock`, beside the database's real file: two paths to one database
+/// (a symbolic link, `..` steps) must meet at one lock.
 pub fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
+    let real = std::fs::canonicalize(database).unwrap_or_else(|_| {
+        // Not created yet: its directory is (Store::open and acquire create it).
+        let dir = database.parent().filter(|d| !d.as_os_str().is_empty());
+        match (
+            dir.and_then(|d| std::fs::canonicalize(d).ok()),
+            database.file_name(),
+        ) {
+            (Some(dir), Some(name)) => dir.join(name),
+            _ => database.to_path_buf(),
+        }
+    });
+    let mut name = real.into_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }
@@ -144,5 +156,19 @@ mod tests {
         }
         drop(first);
         WriterLock::acquire(&db).expect("free again once the first writer is gone");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn two_paths_to_one_database_meet_at_one_lock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("data");
+        std::fs::create_dir_all(&real).expect("mkdir");
+        std::os::unix::fs::symlink(&real, dir.path().join("alias")).expect("symlink");
+        let _first = WriterLock::acquire(&real.join("desk.db")).expect("first writer");
+        assert!(matches!(
+            WriterLock::acquire(&dir.path().join("alias/desk.db")),
+            Err(StoreError::InUse { .. })
+        ));
     }
 }

@@ -78,7 +78,11 @@ impl StoreError {
         let sqlite = match self {
             StoreError::Sqlite(e) | StoreError::Open { source: e, .. } => e,
             StoreError::Migration { source, .. } => source,
-            StoreError::LockFile { .. } => return true,
+            // Only a full disk passes by itself; a permission error or a read-only file
+            // system needs the operator.
+            StoreError::LockFile { source, .. } => {
+                return source.kind() == std::io::ErrorKind::StorageFull;
+            }
             _ => return false,
         };
         matches!(
@@ -170,12 +174,20 @@ impl Store {
             .execute_batch("SAVEPOINT atomically")
             .map_err(StoreError::from)?;
         match f(self) {
-            Ok(value) => {
-                self.conn
-                    .execute_batch("RELEASE atomically")
-                    .map_err(StoreError::from)?;
-                Ok(value)
-            }
+            Ok(value) => match self.conn.execute_batch("RELEASE atomically") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    // A failed commit must not leave the connection inside a transaction that
+                    // nothing would ever commit.
+                    if let Err(rollback) = self
+                        .conn
+                        .execute_batch("ROLLBACK TO atomically; RELEASE atomically")
+                    {
+                        tracing::warn!(error = %rollback, "rollback after a failed commit failed");
+                    }
+                    Err(StoreError::from(e).into())
+                }
+            },
             Err(e) => {
                 if let Err(rollback) = self
                     .conn
@@ -229,6 +241,28 @@ pub(crate) fn opt_ts(secs: Option<i64>) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_commit_leaves_no_open_transaction() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("desk.db")).expect("store");
+        // A foreign key checked only at commit stands in for any failure there.
+        store
+            .conn
+            .pragma_update(None, "defer_foreign_keys", true)
+            .expect("pragma");
+        let failed: Result<()> = store.atomically(|s| {
+            s.conn.execute(
+                "INSERT INTO items (feed_id, key, title, outlet, published_at, first_seen_at,
+                     feed_text, announce)
+                 VALUES (999, 'k', 't', 'o', 0, 0, '', 0)",
+                [],
+            )?;
+            Ok(())
+        });
+        assert!(failed.is_err());
+        assert!(store.conn.is_autocommit(), "left inside a transaction");
+    }
 
     #[test]
     fn a_full_database_is_a_transient_fault_told_in_words() {

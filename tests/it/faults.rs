@@ -77,8 +77,8 @@ async fn an_item_interrupted_after_grouping_gets_one_story_on_retry() {
     assert_eq!(digest.stories.len(), 2);
 }
 
-/// An item that fails every time is tried three times, spaced out, then set aside; the items
-/// behind it are processed meanwhile.
+/// An item that fails every time is tried three times, spaced out, then set aside (tried again
+/// daily); the items behind it are processed meanwhile.
 #[tokio::test]
 async fn an_item_that_always_fails_is_set_aside_and_holds_up_nothing() {
     let fx = Fixture::new().await;
@@ -113,6 +113,13 @@ async fn an_item_that_always_fails_is_set_aside_and_holds_up_nothing() {
     assert_eq!(failures, 3);
     assert_eq!(processed, None);
     assert_eq!(story_count(&db), 1);
+    // Set aside, not given up: once the cause is gone, the daily retry gets it through.
+    conn.execute_batch("DROP TRIGGER poison")
+        .expect("drop trigger");
+    desk.process_pending(clock + jiff::SignedDuration::from_hours(25))
+        .await
+        .expect("daily retry");
+    assert_eq!(story_count(&db), 2);
 }
 
 /// While a daemon runs, a second writer refuses at once and names it; readers keep working.

@@ -74,3 +74,57 @@ fn a_document_counts_each_distinct_term_once() {
         (2, 1, 1, 0)
     );
 }
+
+/// The daemon merges the full-text index in bounded steps: the steps end, and every document
+/// is still found afterwards.
+#[test]
+fn the_search_index_merges_in_steps_that_end_and_keep_every_document() {
+    use newsdesk::model::Entry;
+    use newsdesk::store::{FeedSpec, ProcessedItem};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let feed = store
+        .add_feed(
+            &FeedSpec {
+                name: "F".into(),
+                url: "https://f.example/feed".into(),
+            },
+            "config",
+            now,
+        )
+        .unwrap();
+    // One transaction per document: each leaves a segment of its own.
+    for n in 0..200 {
+        let entry = Entry {
+            key: format!("k{n}"),
+            url: None,
+            title: format!("Report {n} on glaciers"),
+            author: None,
+            published: Some(now),
+            text: format!("glacier survey number {n} measured the ice"),
+            content_html: None,
+        };
+        let id = store.store_batch_entry(feed, "F", &entry).unwrap().unwrap();
+        let text = entry.text.clone();
+        store
+            .finish_item(
+                id,
+                &ProcessedItem {
+                    text: &text,
+                    text_source: "feed",
+                    summary: "",
+                    topics: &[],
+                },
+                now,
+            )
+            .unwrap();
+    }
+    let mut steps = 0;
+    while store.merge_search_index_step(8).unwrap() {
+        steps += 1;
+        assert!(steps < 10_000, "the merge never ends");
+    }
+    assert!(!store.merge_search_index_step(8).unwrap(), "nothing left");
+    assert_eq!(store.items_with_word("glacier", 1000).unwrap().len(), 200);
+}
