@@ -176,10 +176,7 @@ async fn open_desk_when_ready(
             Ok(desk) => return Ok(Some(Arc::new(desk))),
             Err(e) if e.is_transient() => {
                 let wait = backoff.next_wait();
-                let words = match &e {
-                    crate::pipeline::PipelineError::Store(store) => store.in_words(&path),
-                    other => other.to_string(),
-                };
+                let words = daemon::describe_fault(&path, &e);
                 tracing::error!(
                     "cannot open the store yet: {words}; retrying in {}s",
                     wait.as_secs()

@@ -45,6 +45,8 @@ pub(super) struct Loops<'a, S: Sink> {
     first_round_polled: watch::Sender<bool>,
     caught_up: watch::Sender<bool>,
     started: Timestamp,
+    /// Dry runs only: when each channel was last shown.
+    shown: std::sync::Mutex<HashMap<String, Timestamp>>,
 }
 
 impl<'a, S: Sink> Loops<'a, S> {
@@ -71,6 +73,7 @@ impl<'a, S: Sink> Loops<'a, S> {
             first_round_polled: watch::channel(false).0,
             caught_up: watch::channel(false).0,
             started: clock.now(),
+            shown: Default::default(),
         }
     }
 
@@ -114,7 +117,7 @@ impl<'a, S: Sink> Loops<'a, S> {
         let wait = backoff.next_wait();
         tracing::error!(
             "{during}: {}; nothing is lost, retrying in {}s",
-            describe_fault(self.desk, &error),
+            describe_fault(&self.desk.config.storage_path(), &error),
             wait.as_secs_f64()
         );
         self.pause(wait, None).await;
@@ -307,12 +310,28 @@ impl<'a, S: Sink> Loops<'a, S> {
                 break;
             }
             let name = channel.name.get_ref();
-            let last = desk.store().channel_state(name)?.last_digest_at;
+            // A dry run records nothing: when it last showed a channel is kept here instead, so
+            // a slot is shown once, not on every wake.
+            let last = match self
+                .shown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(name)
+            {
+                Some(shown) => Some(*shown),
+                None => desk.store().channel_state(name)?.last_digest_at,
+            };
             let now = self.clock.now();
             let mut from = last.unwrap_or(self.started);
             if digest::is_due(channel, last, self.started, now) {
                 let sent = deliver(desk, channel, self.sink, now, self.options.dry_run).await?;
                 from = now;
+                if self.options.dry_run {
+                    self.shown
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(name.clone(), now);
+                }
                 // A full live delivery may have left stories behind: go again soon.
                 if channel.mode == ChannelMode::Live && sent >= channel.max_stories {
                     wait = Duration::ZERO;

@@ -175,9 +175,9 @@ async fn once<S: Sink>(
 }
 
 /// A fault as the operator should read it: store faults name the database file.
-pub fn describe_fault(desk: &Desk, error: &PipelineError) -> String {
+pub fn describe_fault(database: &std::path::Path, error: &PipelineError) -> String {
     match error {
-        PipelineError::Store(e) => e.in_words(&desk.config.storage_path()),
+        PipelineError::Store(e) => e.in_words(database),
         other => other.to_string(),
     }
 }
