@@ -39,6 +39,8 @@ pub struct Config {
     pub channels: Vec<ChannelConfig>,
     #[serde(default)]
     pub discord: DiscordConfig,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
     /// The directory of the config file: relative paths and `file:` URLs resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -263,6 +265,23 @@ pub enum ChannelMode {
 
 fn default_max_stories() -> usize {
     10
+}
+
+/// `[daemon]`: how the long-running desk behaves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// After SIGTERM or Ctrl-C, how long work in flight may go on before it is abandoned (it
+    /// stays queued for the next start).
+    pub shutdown_grace: HumanDuration,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            shutdown_grace: HumanDuration::secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

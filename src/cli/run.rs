@@ -100,6 +100,7 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
     let options = RunOptions {
         once: args.once,
         dry_run: args.dry_run,
+        grace: desk.config.daemon.shutdown_grace.get(),
         ..RunOptions::default()
     };
     let routes = if args.dry_run {
