@@ -47,26 +47,56 @@ pub async fn run(
             client.start().await
         })
     };
-    let result = daemon::run(Arc::clone(&desk), &sink, clock, options, on_feed, shutdown).await;
-    let mut shards_rx = shards_rx;
-    if let Ok(shards) = shards_rx.try_recv()
-        && tokio::time::timeout(GATEWAY_CLOSE, shards.shutdown_all())
-            .await
-            .is_err()
+    // The gateway starts closing as soon as a stop is asked for, beside the daemon's grace
+    // period rather than after it.
+    let closing = shutdown.clone();
+    let (finished, daemon_done) = Shutdown::new();
+    let daemon = async {
+        let result = daemon::run(Arc::clone(&desk), &sink, clock, options, on_feed, shutdown).await;
+        finished.fire();
+        result
+    };
+    let closer = async {
+        tokio::select! {
+            built = shards_rx => {
+                let shards = built.ok()?;
+                tokio::select! {
+                    _ = closing.fired() => {}
+                    _ = daemon_done.fired() => {}
+                }
+                close(&shards).await;
+                Some(shards)
+            }
+            // The daemon is done and the gateway never connected: nothing to close.
+            _ = daemon_done.fired() => None,
+        }
+    };
+    let (result, shards) = tokio::join!(daemon, closer);
+    let abort = gateway.abort_handle();
+    match shards {
+        // Never connected (Discord unreachable): nothing to wait for.
+        None => abort.abort(),
+        Some(_closed) => match tokio::time::timeout(GATEWAY_CLOSE, gateway).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "Discord gateway ended with an error"),
+            Ok(Err(e)) if !e.is_cancelled() => {
+                tracing::warn!(error = %e, "Discord gateway task failed")
+            }
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!("the Discord gateway did not close in time; abandoned");
+                abort.abort();
+            }
+        },
+    }
+    result.map_err(anyhow::Error::from)
+}
+
+/// Closes the gateway's shards, waiting at most [`GATEWAY_CLOSE`].
+async fn close(shards: &ShardManager) {
+    if tokio::time::timeout(GATEWAY_CLOSE, shards.shutdown_all())
+        .await
+        .is_err()
     {
         tracing::warn!("the Discord gateway did not close in time");
     }
-    let abort = gateway.abort_handle();
-    match tokio::time::timeout(GATEWAY_CLOSE, gateway).await {
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "Discord gateway ended with an error"),
-        Ok(Err(e)) if !e.is_cancelled() => {
-            tracing::warn!(error = %e, "Discord gateway task failed")
-        }
-        Ok(_) => {}
-        Err(_) => {
-            tracing::warn!("the Discord gateway was still connecting; abandoned");
-            abort.abort();
-        }
-    }
-    result.map_err(anyhow::Error::from)
 }

@@ -128,7 +128,10 @@ impl Desk {
     pub fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
         // back), so a poisoned lock is still usable.
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        // Whatever the last holder's commit met (a full disk), no transaction outlives it.
+        store.end_open_transaction();
+        store
     }
 
     pub fn fetcher(&self) -> &Fetcher {

@@ -177,14 +177,15 @@ impl Store {
             Ok(value) => match self.conn.execute_batch("RELEASE atomically") {
                 Ok(()) => Ok(value),
                 Err(e) => {
-                    // A failed commit must not leave the connection inside a transaction that
-                    // nothing would ever commit.
+                    // A failed commit (a full disk) must not leave the connection inside a
+                    // transaction that nothing would ever commit.
                     if let Err(rollback) = self
                         .conn
                         .execute_batch("ROLLBACK TO atomically; RELEASE atomically")
                     {
                         tracing::warn!(error = %rollback, "rollback after a failed commit failed");
                     }
+                    self.end_open_transaction();
                     Err(StoreError::from(e).into())
                 }
             },
@@ -196,6 +197,18 @@ impl Store {
                     tracing::warn!(error = %rollback, "rollback failed");
                 }
                 Err(e)
+            }
+        }
+    }
+
+    /// Rolls back a transaction left open by a failed commit. Every transaction of the store
+    /// begins and ends inside one call, so between calls none may be open: one that is would
+    /// swallow every later write (nested in it, never committed) until the process ends.
+    pub fn end_open_transaction(&mut self) {
+        if !self.conn.is_autocommit() {
+            tracing::warn!("a transaction was left open by a failed commit; rolled back");
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::error!(error = %e, "cannot roll back the open transaction");
             }
         }
     }
@@ -262,6 +275,38 @@ mod tests {
         });
         assert!(failed.is_err());
         assert!(store.conn.is_autocommit(), "left inside a transaction");
+    }
+
+    #[test]
+    fn a_transaction_left_open_is_rolled_back_before_the_next_use() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("desk.db")).expect("store");
+        // As a commit that failed on a full disk leaves it: begun, never ended.
+        store
+            .conn
+            .execute_batch(
+                "BEGIN; INSERT INTO custom_topics (name, query, created_at) VALUES ('a', 'x', 0);",
+            )
+            .expect("open transaction");
+        store.end_open_transaction();
+        assert!(store.conn.is_autocommit());
+        store
+            .conn
+            .execute(
+                "INSERT INTO custom_topics (name, query, created_at) VALUES ('b', 'y', 0)",
+                [],
+            )
+            .expect("a later write");
+        let other = Connection::open(dir.path().join("desk.db")).expect("second connection");
+        let names: String = other
+            .query_row("SELECT group_concat(name) FROM custom_topics", [], |r| {
+                r.get(0)
+            })
+            .expect("names");
+        assert_eq!(
+            names, "b",
+            "the later write committed, the half-done one did not"
+        );
     }
 
     #[test]
