@@ -115,7 +115,8 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
         }
     }
     match token {
-        Some(token) if !args.dry_run => {
+        // One cycle answers no slash commands: the bot posts, the gateway is not needed.
+        Some(token) if !args.dry_run && !args.once => {
             let make_http = serenity_http(&desk, token);
             crate::discord::bot::run(
                 desk,
@@ -129,7 +130,10 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
             .await
         }
         _ => {
-            let sink = RoutedSink::for_desk(&desk, routes, None, false);
+            let bot = token
+                .filter(|_| !args.dry_run)
+                .map(|token| Arc::new(serenity_http(&desk, token)()));
+            let sink = RoutedSink::for_desk(&desk, routes, bot, false);
             daemon::run(
                 desk,
                 &sink,
