@@ -2,7 +2,7 @@
 //! line judged on its own, so that a bad line (not UTF-8, not JSON, a field of the wrong type)
 //! is reported by number and field while the rest are still processed.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use anyhow::Context;
@@ -135,6 +135,37 @@ fn json_problem(e: &serde_json::Error) -> String {
         Some(at) => message[..at].to_string(),
         None => message,
     }
+}
+
+/// Answers every line of the JSON lines file `input` (\"-\": standard input) with one output
+/// line, in order: `answer`'s for a good object, an error line for a bad one (or for an object
+/// `answer` refuses). Fails after the last line when any line failed; an `Err` from `answer`
+/// itself (a fault that is no line's doing) ends the run at once.
+pub fn answer_lines(
+    input: &Path,
+    out: &mut dyn Write,
+    mut answer: impl FnMut(usize, &Object) -> anyhow::Result<Result<Value, LineError>>,
+) -> anyhow::Result<()> {
+    let reader = open(input)?;
+    let (mut total, mut failed) = (0usize, 0usize);
+    for line in objects(reader) {
+        let (number, object) = line.with_context(|| format!("cannot read {}", input.display()))?;
+        total += 1;
+        let printed = match &object {
+            Err(e) => Err(error_line(number, None, e)),
+            Ok(object) => answer(number, object)?.map_err(|e| error_line(number, object.id(), &e)),
+        };
+        let printed = printed.unwrap_or_else(|error| {
+            failed += 1;
+            error
+        });
+        writeln!(out, "{printed}")?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        anyhow::bail!("{failed} of {total} lines failed");
+    }
+    Ok(())
 }
 
 /// The output line reporting a bad input line: its number, its id when it has one, the reason.

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 
 use super::jsonl::{self, LineError, Object};
@@ -66,7 +65,6 @@ impl Drop for TempStore {
 
 /// Prints one line per input line; fails (after printing every line) when any line was bad.
 pub fn run(args: &RelateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let reader = jsonl::open(&args.input)?;
     let temp = TempStore(std::env::temp_dir().join(format!(
         "newsdesk-relate-{}-{}.db",
         std::process::id(),
@@ -82,28 +80,9 @@ pub fn run(args: &RelateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         feeds: HashMap::new(),
         keys: HashMap::new(),
     };
-    let (mut total, mut failed) = (0usize, 0usize);
-    for line in jsonl::objects(reader) {
-        let (number, object) =
-            line.with_context(|| format!("cannot read {}", args.input.display()))?;
-        total += 1;
-        let printed = match &object {
-            Err(e) => Err(jsonl::error_line(number, None, e)),
-            Ok(object) => batch
-                .relate(object, number)?
-                .map_err(|e| jsonl::error_line(number, object.id(), &e)),
-        };
-        let printed = printed.unwrap_or_else(|error| {
-            failed += 1;
-            error
-        });
-        writeln!(out, "{printed}")?;
-    }
-    out.flush()?;
-    if failed > 0 {
-        anyhow::bail!("{failed} of {total} lines failed");
-    }
-    Ok(())
+    jsonl::answer_lines(&args.input, out, |number, object| {
+        batch.relate(object, number)
+    })
 }
 
 /// The engine's state over one batch.

@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use super::jsonl::{self, LineError, Object};
 
 use crate::summarize::{self, SummaryOptions};
@@ -26,34 +24,13 @@ pub struct SummarizeArgs {
 
 /// Prints one line per input line; fails (after printing every line) when any line was bad.
 pub fn run(args: &SummarizeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let reader = jsonl::open(&args.input)?;
     let opts = SummaryOptions {
         sentences: args.sentences,
         max_chars: args.max_chars,
     };
-    let (mut total, mut failed) = (0usize, 0usize);
-    for line in jsonl::objects(reader) {
-        let (number, object) =
-            line.with_context(|| format!("cannot read {}", args.input.display()))?;
-        total += 1;
-        let printed = object
-            .as_ref()
-            .map_err(|e| jsonl::error_line(number, None, e))
-            .and_then(|object| {
-                summarize_object(object, opts)
-                    .map_err(|e| jsonl::error_line(number, object.id(), &e))
-            })
-            .unwrap_or_else(|error| {
-                failed += 1;
-                error
-            });
-        writeln!(out, "{printed}")?;
-    }
-    out.flush()?;
-    if failed > 0 {
-        anyhow::bail!("{failed} of {total} lines failed");
-    }
-    Ok(())
+    jsonl::answer_lines(&args.input, out, |_, object| {
+        Ok(summarize_object(object, opts))
+    })
 }
 
 /// The summary line of one article.

@@ -212,23 +212,51 @@ async fn run_binary(
         .expect("child joined")
 }
 
+/// The channel a test webhook posts into.
+const HOOK_CHANNEL: u64 = 1_500_000_000_000_000_005;
+
+/// The demo with two Discord channels beside its terminal ones: "hooked" through webhook 77
+/// (its URL in `hook`, as the environment gives it) and "botless" through the bot, with the
+/// fake Discord as `[discord] api_base`.
+struct HookedDemo {
+    fake: crate::support::discord::FakeDiscord,
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    hook: (&'static str, &'static str),
+}
+
+impl HookedDemo {
+    async fn start() -> HookedDemo {
+        let fake = crate::support::discord::FakeDiscord::start().await;
+        fake.add_webhook(77, "hooktoken", HOOK_CHANNEL);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra = format!(
+            "[discord]\napi_base = \"{}\"\n\
+             [[channel]]\nname = \"hooked\"\nmode = \"live\"\nwebhook_env = \"DESK_HOOK\"\n\
+             [[channel]]\nname = \"botless\"\nmode = \"live\"\ndiscord_channel_id = \"42\"\n",
+            fake.plain_base()
+        );
+        let config = crate::support::bin::demo_copy(dir.path(), &extra);
+        let hook = ("DESK_HOOK", "https://discord.com/api/webhooks/77/hooktoken");
+        HookedDemo {
+            fake,
+            dir,
+            config,
+            hook,
+        }
+    }
+}
+
 /// A webhook needs no bot token: a webhook channel posts through it (and only there), a bot
 /// channel without a token waits with its stories queued, and both say so at start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_channels_post_without_a_bot_token_and_bot_channels_wait_for_one() {
-    use crate::support::discord::FakeDiscord;
-    const HOOK_CHANNEL: u64 = 1_500_000_000_000_000_005;
-    let fake = FakeDiscord::start().await;
-    fake.add_webhook(77, "hooktoken", HOOK_CHANNEL);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let extra = format!(
-        "[discord]\napi_base = \"{}\"\n\
-         [[channel]]\nname = \"hooked\"\nmode = \"live\"\nwebhook_env = \"DESK_HOOK\"\n\
-         [[channel]]\nname = \"botless\"\nmode = \"live\"\ndiscord_channel_id = \"42\"\n",
-        fake.plain_base()
-    );
-    let config = crate::support::bin::demo_copy(dir.path(), &extra);
-    let hook = ("DESK_HOOK", "https://discord.com/api/webhooks/77/hooktoken");
+    let HookedDemo {
+        fake,
+        dir,
+        config,
+        hook,
+    } = HookedDemo::start().await;
     let out = run_binary(&config, &["run", "--once"], &[hook]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -646,22 +674,12 @@ fn an_unresponsive_discord_delays_neither_the_end_of_a_cycle_nor_a_stop() {
 /// webhook, never to the terminal; a bot channel without a token waits, nothing recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_shot_digest_goes_to_the_channel_s_own_target() {
-    use crate::support::discord::FakeDiscord;
-    const HOOK_CHANNEL: u64 = 1_500_000_000_000_000_015;
-    let fake = FakeDiscord::start().await;
-    fake.add_webhook(78, "hooktoken2", HOOK_CHANNEL);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let extra = format!(
-        "[discord]\napi_base = \"{}\"\n\
-         [[channel]]\nname = \"hooked\"\nmode = \"live\"\nwebhook_env = \"DESK_HOOK\"\n\
-         [[channel]]\nname = \"botless\"\nmode = \"live\"\ndiscord_channel_id = \"42\"\n",
-        fake.plain_base()
-    );
-    let config = crate::support::bin::demo_copy(dir.path(), &extra);
-    let hook = (
-        "DESK_HOOK",
-        "https://discord.com/api/webhooks/78/hooktoken2",
-    );
+    let HookedDemo {
+        fake,
+        dir,
+        config,
+        hook,
+    } = HookedDemo::start().await;
     let polled = run_binary(&config, &["poll"], &[hook]).await;
     assert!(polled.status.success());
     for channel in ["hooked", "botless"] {
