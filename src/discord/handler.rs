@@ -6,18 +6,25 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serenity::all::{
     Command, CommandDataOption, CommandDataOptionValue, CommandInteraction, Context,
     CreateAllowedMentions, CreateAutocompleteResponse, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
-    EventHandler, GuildId, Interaction, Ready,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    EditInteractionResponse, EventHandler, GuildId, Interaction, Ready,
 };
 use serenity::async_trait;
 
 use super::commands::{self, CommandRequest, OptionValue, Reply, ReplyEmbed};
 use crate::pipeline::Desk;
+
+/// A command answered directly must be ready within this; Discord allows 3 s in all, and the
+/// answer still has to travel.
+const ANSWER_WITHIN: Duration = Duration::from_millis(1500);
+/// Autocomplete cannot be deferred: choices not found within this are left out.
+const CHOICES_WITHIN: Duration = Duration::from_millis(1500);
 
 /// The clock commands see (tests pin it).
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -76,30 +83,44 @@ impl Handler {
         }
     }
 
+    /// Answers within Discord's 3-second deadline whatever the desk is doing: a command whose
+    /// reply is ready within [`ANSWER_WITHIN`] is answered directly (public or private as the
+    /// reply says); a slower one (or one known to fetch) is deferred and completed by an edit.
+    /// A deferral fixes the answer's visibility: a private reply to a public deferral replaces
+    /// it by a private follow-up.
     async fn answer_command(&self, ctx: &Context, cmd: &CommandInteraction) {
         let req = request_from(cmd);
-        let result = match commands::deferral(&req) {
-            Some(ephemeral) => {
-                let defer = CreateInteractionResponse::Defer(
-                    CreateInteractionResponseMessage::new().ephemeral(ephemeral),
-                );
-                match cmd.create_response(&ctx.http, defer).await {
-                    Ok(()) => {
-                        let reply = commands::execute(&self.desk, &req, (self.clock)()).await;
-                        cmd.edit_response(&ctx.http, edit_of(&reply))
-                            .await
-                            .map(|_| ())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            None => {
-                let reply = commands::execute(&self.desk, &req, (self.clock)()).await;
+        let work = {
+            let (desk, req, now) = (Arc::clone(&self.desk), req.clone(), (self.clock)());
+            tokio::spawn(async move { commands::execute(&desk, &req, now).await })
+        };
+        tokio::pin!(work);
+        let known_slow = commands::deferral(&req);
+        let ready = match known_slow {
+            Some(_) => None,
+            None => tokio::time::timeout(ANSWER_WITHIN, &mut work).await.ok(),
+        };
+        let result = match ready {
+            Some(reply) => {
+                let reply = reply.unwrap_or_else(|e| panicked(&req, &e));
                 cmd.create_response(
                     &ctx.http,
                     CreateInteractionResponse::Message(message_of(&reply)),
                 )
                 .await
+            }
+            None => {
+                let ephemeral = known_slow.unwrap_or(false);
+                let defer = CreateInteractionResponse::Defer(
+                    CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+                );
+                match cmd.create_response(&ctx.http, defer).await {
+                    Ok(()) => {
+                        let reply = work.await.unwrap_or_else(|e| panicked(&req, &e));
+                        complete(ctx, cmd, &reply, ephemeral).await
+                    }
+                    Err(e) => Err(e),
+                }
             }
         };
         if let Err(e) = result {
@@ -107,10 +128,24 @@ impl Handler {
         }
     }
 
+    /// Autocomplete cannot be deferred: the choices come from the read connection on the
+    /// blocking pool, and if they are not found within [`CHOICES_WITHIN`] the answer goes out
+    /// with what needs no store (the config's own names).
     async fn answer_autocomplete(&self, ctx: &Context, cmd: &CommandInteraction) {
         let req = request_from(cmd);
+        let lookup = {
+            let (desk, req) = (Arc::clone(&self.desk), req.clone());
+            tokio::task::spawn_blocking(move || commands::autocomplete(&desk, &req))
+        };
+        let choices = match tokio::time::timeout(CHOICES_WITHIN, lookup).await {
+            Ok(Ok(choices)) => choices,
+            _ => {
+                tracing::warn!(command = %req.name, "autocomplete answered from the config alone");
+                commands::autocomplete_from_config(&self.desk.config, &req)
+            }
+        };
         let mut response = CreateAutocompleteResponse::new();
-        for (name, value) in commands::autocomplete(&self.desk, &req) {
+        for (name, value) in choices {
             response = response.add_string_choice(name, value);
         }
         if let Err(e) = cmd
@@ -211,6 +246,34 @@ pub fn message_of(reply: &Reply) -> CreateInteractionResponseMessage {
         message = message.embeds(reply.embeds.iter().map(embed_of).collect());
     }
     message
+}
+
+/// Completes a deferred answer with `reply`: an edit, or, for a private reply to a public
+/// deferral, a private follow-up in its place.
+async fn complete(
+    ctx: &Context,
+    cmd: &CommandInteraction,
+    reply: &Reply,
+    deferred_private: bool,
+) -> serenity::Result<()> {
+    if reply.ephemeral && !deferred_private {
+        cmd.delete_response(&ctx.http).await?;
+        let followup = CreateInteractionResponseFollowup::new()
+            .allowed_mentions(CreateAllowedMentions::new())
+            .ephemeral(true)
+            .content(reply.content.clone())
+            .embeds(reply.embeds.iter().map(embed_of).collect());
+        return cmd.create_followup(&ctx.http, followup).await.map(|_| ());
+    }
+    cmd.edit_response(&ctx.http, edit_of(reply))
+        .await
+        .map(|_| ())
+}
+
+/// The reply to a command whose work panicked (logged).
+fn panicked(req: &CommandRequest, error: &tokio::task::JoinError) -> Reply {
+    tracing::error!(command = %req.name, %error, "slash command panicked");
+    Reply::private("Something went wrong answering this; the error was logged.").fit()
 }
 
 /// The edit that completes a deferred answer (its visibility was fixed by the deferral).

@@ -48,6 +48,9 @@ impl PipelineError {
 pub struct Desk {
     pub config: Config,
     store: Mutex<Store>,
+    /// A read-only connection for answering people (slash commands): it never waits for the
+    /// writer's transactions, so a busy desk still answers within Discord's deadline.
+    reader: Option<Mutex<Store>>,
     fetcher: Fetcher,
     policy: PollPolicy,
     llm: Option<LlmSummarizer>,
@@ -113,8 +116,10 @@ impl Desk {
             .enumerate()
             .filter_map(|(i, f)| Some((config.feed_url(f).ok()?.to_string(), i)))
             .collect();
+        let reader = store.reader().map(Mutex::new);
         Ok(Desk {
             config,
+            reader,
             store: Mutex::new(store),
             fetcher,
             policy,
@@ -132,6 +137,15 @@ impl Desk {
         // Whatever the last holder's commit met (a full disk), no transaction outlives it.
         store.end_open_transaction();
         store
+    }
+
+    /// The store for reading only, beside the writer (falls back to the writer's connection
+    /// when there is no second one). Never hold it across an await.
+    pub fn reader(&self) -> MutexGuard<'_, Store> {
+        match &self.reader {
+            Some(reader) => reader.lock().unwrap_or_else(|p| p.into_inner()),
+            None => self.store(),
+        }
     }
 
     pub fn fetcher(&self) -> &Fetcher {

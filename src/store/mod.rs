@@ -226,6 +226,16 @@ impl Store {
         Ok(())
     }
 
+    /// A second, read-only connection to this store's file (None for a store without a file).
+    /// In WAL mode it reads the last committed state while this one writes, so readers never
+    /// wait for the writer's transactions.
+    pub fn reader(&self) -> Option<Store> {
+        let path = self.conn.path().filter(|p| !p.is_empty())?;
+        Store::open_read_only(Path::new(path))
+            .inspect_err(|e| tracing::warn!(error = %e, "no separate read connection"))
+            .ok()
+    }
+
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
             .conn

@@ -667,3 +667,67 @@ async fn replies_stay_within_limits_for_many_hostile_stories() {
     assert!(text.contains(r"\*\*x\*\*"), "markdown escaped: {text}");
     bot.stop().await;
 }
+
+/// Discord drops an interaction not acknowledged within 3 s. While the processing side holds the
+/// store's write lock (a long item, a full-disk backoff), reads still answer at once from the
+/// read connection, autocomplete answers too, and a command that must write is deferred in
+/// time and completed once the lock is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_interaction_is_acknowledged_in_time_while_the_store_is_busy() {
+    let fx = Fixture::new().await;
+    let desk = polled_desk(&fx, "").await;
+    let bot = Bot::start(desk.clone()).await;
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let busy = {
+        let desk = Arc::clone(&desk);
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let _writer = desk.store();
+            let _ = locked_tx.send(());
+            // Held until the test says so, or 8 s at most.
+            let _ = held.recv_timeout(Duration::from_secs(8));
+        });
+        locked_rx.recv().expect("the writer is held");
+        holder
+    };
+
+    for fixture in [
+        cmd("digest"),
+        cmd("topics"),
+        cmd("search").option(opt("query", "telescope")),
+        cmd("feeds").option(opt_sub("list", vec![])),
+        cmd("related").option(opt("query", "telescope")),
+    ] {
+        bot.answer(fixture).await;
+    }
+    let (_, choices) = bot
+        .send(InteractionFixture::autocomplete("digest").option(opt_focused("topic", "")))
+        .await;
+    assert_eq!(choices["type"], 8, "{choices}");
+    assert!(
+        !choices["data"]["choices"]
+            .as_array()
+            .expect("choices")
+            .is_empty()
+    );
+
+    // A write waits for the lock: deferred within the deadline, completed after.
+    let sent = bot.fake.send_interaction(
+        cmd("subscribe")
+            .member_permissions(MANAGE_CHANNELS)
+            .option(opt("topic", "space")),
+    );
+    let t0 = Instant::now();
+    let callback = bot.fake.wait_for_callback(&sent, WAIT).await;
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert_eq!(callback["type"], 5, "deferred: {callback}");
+    let _ = release.send(());
+    busy.join().expect("holder");
+    let edits = bot
+        .fake
+        .wait_for_requests("PATCH", &sent.original_path(), 1, WAIT)
+        .await;
+    let edit = edits[0].body.clone().unwrap_or(Value::Null);
+    assert!(content(&edit).contains("space"), "{edit}");
+    bot.stop().await;
+}

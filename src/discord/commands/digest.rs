@@ -20,7 +20,7 @@ pub fn definition() -> CreateCommand {
 }
 
 pub fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
-    let store = desk.store();
+    let store = desk.reader();
     let config = &desk.config;
     let channel = config_channel(config, req.channel_id);
     let (topics, limit, heading) = match req.string("topic") {

@@ -1,11 +1,15 @@
 //! `/feeds list | health | add url [name] | remove name`.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
 use url::Url;
 
 use super::request::{DESCRIPTION_LIMIT, MANAGE_GUILD, join_lines};
-use super::{CommandRequest, Outcome, Reply, ReplyEmbed, escaped_within, guard, require, when};
+use super::{
+    CommandError, CommandRequest, Outcome, Reply, ReplyEmbed, escaped_within, guard, require, when,
+};
 use crate::digest::render::{escape, link, truncate_words};
 use crate::fetch::FetchOutcome;
 use crate::fetch::schedule::FeedStatus;
@@ -51,18 +55,18 @@ pub fn definition() -> CreateCommand {
         )
 }
 
-pub async fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
+/// `/feeds list | health | remove` (`add` fetches: [`add`]).
+pub fn run(desk: &Desk, req: &CommandRequest) -> Outcome {
     match req.subcommand() {
         Some("list") => list(desk),
         Some("health") => health(desk),
-        Some("add") => add(desk, req, now).await,
         Some("remove") => remove(desk, req),
         _ => Ok(Reply::private("Use /feeds list, health, add or remove.")),
     }
 }
 
 fn list(desk: &Desk) -> Outcome {
-    let feeds = desk.store().feeds()?;
+    let feeds = desk.reader().feeds()?;
     let active = feeds.iter().filter(|f| f.active).count();
     let lines: Vec<String> = feeds
         .iter()
@@ -95,7 +99,7 @@ fn list(desk: &Desk) -> Outcome {
 }
 
 fn health(desk: &Desk) -> Outcome {
-    let store = desk.store();
+    let store = desk.reader();
     let feeds = store.active_feeds()?;
     let mut lines = Vec::new();
     for f in feeds.iter().filter(|f| f.health.status != FeedStatus::Ok) {
@@ -142,7 +146,9 @@ fn health(desk: &Desk) -> Outcome {
     }))
 }
 
-async fn add(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
+/// `/feeds add`: fetches and parses the URL first, so it runs on the async runtime; its store
+/// work goes to the blocking pool.
+pub async fn add(desk: &Arc<Desk>, req: &CommandRequest, now: Timestamp) -> Outcome {
     if let Some(refusal) = require(req, MANAGE_GUILD, "Manage Server") {
         return Ok(refusal);
     }
@@ -167,7 +173,7 @@ async fn add(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
         )));
     }
     if let Some(known) = desk
-        .store()
+        .reader()
         .feeds()?
         .into_iter()
         .find(|f| f.url == url.as_str() && f.active)
@@ -218,18 +224,27 @@ async fn add(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
         .or_else(|| url.host_str().map(str::to_string))
         .unwrap_or_else(|| url.to_string());
     let name: String = truncate_words(&name.replace(char::is_control, " "), NAME_LIMIT);
-    let mut store = desk.store();
-    if store.feed_by_name(&name)?.is_some_and(|f| f.active) {
+    let spec = FeedSpec {
+        name: name.clone(),
+        url: url.to_string(),
+    };
+    let writer = Arc::clone(desk);
+    let added = tokio::task::spawn_blocking(move || -> Result<bool, CommandError> {
+        let mut store = writer.store();
+        if store.feed_by_name(&spec.name)?.is_some_and(|f| f.active) {
+            return Ok(false);
+        }
+        store.add_feed(&spec, "discord", now)?;
+        Ok(true)
+    })
+    .await
+    .map_err(|e| CommandError::Panicked(e.to_string()))??;
+    if !added {
         return Ok(Reply::private(format!(
             "A feed called **{}** exists already; choose another name.",
             escape(&name)
         )));
     }
-    let spec = FeedSpec {
-        name: name.clone(),
-        url: url.to_string(),
-    };
-    store.add_feed(&spec, "discord", now)?;
     tracing::info!(feed = %name, %url, user = req.user_id, "feed added from Discord");
     Ok(Reply::private(format!(
         "Added **{}** ({} entries now). Its current entries are recorded quietly at the next \

@@ -17,6 +17,8 @@ pub mod subscribe;
 pub mod topic;
 pub mod topics;
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serenity::all::CreateCommand;
 
@@ -38,6 +40,8 @@ const CHOICE_LIMIT: usize = 100;
 pub enum CommandError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the command panicked: {0}")]
+    Panicked(String),
 }
 
 pub type Outcome = Result<Reply, CommandError>;
@@ -57,20 +61,16 @@ pub fn definitions() -> Vec<CreateCommand> {
 }
 
 /// Runs one command. Never fails: store errors are logged and answered with a private message.
-pub async fn execute(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Reply {
-    let outcome = match req.name.as_str() {
-        "digest" => digest::run(desk, req, now),
-        "topics" => topics::run(desk),
-        "subscribe" => subscribe::run(desk, req, true, now),
-        "unsubscribe" => subscribe::run(desk, req, false, now),
-        "related" => related::run(desk, req),
-        "search" => search::run(desk, req, now),
-        "feeds" => feeds::run(desk, req, now).await,
-        "topic" => topic::run(desk, req, now),
-        other => Ok(Reply::private(format!(
-            "Unknown command /{}.",
-            escape(&truncate_words(other, 40))
-        ))),
+/// Store work runs on the blocking pool (reads on the desk's read connection), so a command
+/// never holds up the async runtime that answers the others.
+pub async fn execute(desk: &Arc<Desk>, req: &CommandRequest, now: Timestamp) -> Reply {
+    let outcome = if (req.name.as_str(), req.subcommand()) == ("feeds", Some("add")) {
+        feeds::add(desk, req, now).await
+    } else {
+        let (desk, req) = (Arc::clone(desk), req.clone());
+        tokio::task::spawn_blocking(move || run_at_once(&desk, &req, now))
+            .await
+            .unwrap_or_else(|e| Err(CommandError::Panicked(e.to_string())))
     };
     match outcome {
         Ok(reply) => reply.fit(),
@@ -79,6 +79,24 @@ pub async fn execute(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Reply
             Reply::private("Something went wrong reading the news store; the error was logged.")
                 .fit()
         }
+    }
+}
+
+/// The commands that need no network: store work only.
+fn run_at_once(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
+    match req.name.as_str() {
+        "digest" => digest::run(desk, req, now),
+        "topics" => topics::run(desk),
+        "subscribe" => subscribe::run(desk, req, true, now),
+        "unsubscribe" => subscribe::run(desk, req, false, now),
+        "related" => related::run(desk, req),
+        "search" => search::run(desk, req, now),
+        "feeds" => feeds::run(desk, req),
+        "topic" => topic::run(desk, req, now),
+        other => Ok(Reply::private(format!(
+            "Unknown command /{}.",
+            escape(&truncate_words(other, 40))
+        ))),
     }
 }
 
@@ -101,12 +119,12 @@ pub fn autocomplete(desk: &Desk, req: &CommandRequest) -> Vec<(String, String)> 
             subscribe::followed_topics(desk, req.channel_id).unwrap_or_else(|| topic_names(desk))
         }
         ("topic", Some("name")) if req.subcommand() == Some("remove") => desk
-            .store()
+            .reader()
             .custom_topics()
             .map(|t| t.into_iter().map(|t| t.name).collect())
             .unwrap_or_default(),
         ("feeds", Some("name")) if req.subcommand() == Some("remove") => desk
-            .store()
+            .reader()
             .active_feeds()
             .map(|f| {
                 f.into_iter()
@@ -120,8 +138,22 @@ pub fn autocomplete(desk: &Desk, req: &CommandRequest) -> Vec<(String, String)> 
     choices(candidates, req.focused_text())
 }
 
+/// Autocomplete choices that need no store: the config's topic names (when the store is slow
+/// to answer, these still let the user pick).
+pub fn autocomplete_from_config(config: &Config, req: &CommandRequest) -> Vec<(String, String)> {
+    let candidates = match (req.name.as_str(), req.focused.as_deref()) {
+        ("digest" | "subscribe" | "unsubscribe", Some("topic")) => config
+            .topics
+            .iter()
+            .map(|t| t.name.get_ref().clone())
+            .collect(),
+        _ => Vec::new(),
+    };
+    choices(candidates, req.focused_text())
+}
+
 fn topic_names(desk: &Desk) -> Vec<String> {
-    let store = desk.store();
+    let store = desk.reader();
     crate::store::effective_topics(&desk.config, &store)
         .into_iter()
         .map(|(name, _)| name)

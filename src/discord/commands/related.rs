@@ -33,7 +33,7 @@ pub fn run(desk: &Desk, req: &CommandRequest) -> Outcome {
     let Some(target) = req.string(OPTION) else {
         return Ok(Reply::private("Give an article URL or some words."));
     };
-    let store = desk.store();
+    let store = desk.reader();
     let mut note = String::new();
     let query = if target_is_url(req) {
         match lookup::story_for_url(&store, target)? {

@@ -36,7 +36,7 @@ pub fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
     };
     let days = req.integer("days").filter(|d| *d > 0).map(|d| d.min(3650));
     let since = days.map(|d| now - SignedDuration::from_hours(d * 24));
-    let store = desk.store();
+    let store = desk.reader();
     let found = match lookup::search_stories(&store, query, since, MAX_RESULTS) {
         Ok(found) => found,
         Err(LookupError::NoWords) => {

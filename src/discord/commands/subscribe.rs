@@ -31,7 +31,7 @@ pub fn definition(subscribe: bool) -> CreateCommand {
 /// no `[[channel]]` posts there.
 pub fn followed_topics(desk: &Desk, channel_id: u64) -> Option<Vec<String>> {
     let channel = config_channel(&desk.config, channel_id)?;
-    let store = desk.store();
+    let store = desk.reader();
     Some(crate::store::channel_topics(
         &desk.config,
         &store,

@@ -13,7 +13,7 @@ pub fn definition() -> CreateCommand {
 }
 
 pub fn run(desk: &Desk) -> Outcome {
-    let store = desk.store();
+    let store = desk.reader();
     let config = &desk.config;
     let topics = crate::store::effective_topics(config, &store);
     let custom = store.custom_topics()?;
