@@ -250,6 +250,9 @@ pub struct ChannelConfig {
     /// readers can discuss it.
     #[serde(default)]
     pub forum: bool,
+    /// Tags every forum post gets (by name, or by id): needed in a forum that requires one.
+    #[serde(default)]
+    pub forum_tags: Vec<String>,
 }
 
 /// How a channel receives stories.
@@ -443,6 +446,21 @@ impl Config {
                         ),
                     );
                 }
+            }
+            if !channel.forum_tags.is_empty() && !channel.forum {
+                report.at(
+                    &format!("channel[{i}].forum_tags"),
+                    "only a forum channel takes tags: set forum = true, or remove forum_tags",
+                );
+            }
+            if channel.forum_tags.len() > 5 {
+                report.at(
+                    &format!("channel[{i}].forum_tags"),
+                    format!(
+                        "a forum post takes at most 5 tags, found {}",
+                        channel.forum_tags.len()
+                    ),
+                );
             }
             if channel.discord_channel_id.is_some() && channel.webhook_env.is_some() {
                 report.at(

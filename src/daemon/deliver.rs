@@ -70,6 +70,18 @@ async fn send_recorded<S: Sink>(
             Ok(true)
         }
         Err(SinkError::Unauthorized(why)) => Err(PipelineError::Unauthorized(why)),
+        Err(SinkError::Refused { stories, why }) => {
+            // The rest went out: the digest is done; the refused stories get one more try.
+            let dropped = desk.store().atomically(|store| {
+                store.mark_digest_sent(id, now)?;
+                store.give_back_refused(id, &digest.channel, &stories, &why, now)
+            })?;
+            for story in dropped {
+                tracing::error!(channel = %digest.channel, story, reason = %why,
+                    "story dropped: Discord refused its message twice (shown by /feeds health)");
+            }
+            Ok(true)
+        }
         Err(SinkError::ChannelUnavailable(why)) => {
             desk.store().record_digest_failure(id, &why, now)?;
             if desk.store().pause_channel(&digest.channel, &why)? {

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::render::{escape, link, truncate_words};
 use super::{Coverage, Digest, StoryView, UpdateView};
+use crate::store::StoryId;
 
 pub const CONTENT_LIMIT: usize = 2000;
 pub const EMBEDS_PER_MESSAGE: usize = 10;
@@ -35,6 +36,10 @@ const OUTLET_CHARS: usize = 80;
 pub struct PostMessage {
     pub content: String,
     pub embeds: Vec<PostEmbed>,
+    /// The stories this message shows (new or updated), so a message Discord refuses can give
+    /// its stories back to the queue.
+    #[serde(skip)]
+    pub stories: Vec<StoryId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -186,43 +191,58 @@ pub fn forum_post_name(digest: &Digest) -> String {
 /// The digest as messages: a header line in the first message's content, embeds (new stories,
 /// then updates) packed so no message exceeds 10 embeds or 6000 embed characters.
 pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
-    let header = format!(
-        "**Newsdesk digest** · {} · {}",
-        escape(&digest.channel),
-        counts(digest)
+    // Room is left for " (12/12)" and "No new stories.": the content limit holds whatever the
+    // channel is called.
+    let header = truncate_words(
+        &format!(
+            "**Newsdesk digest** · {} · {}",
+            escape(&digest.channel),
+            counts(digest)
+        ),
+        CONTENT_LIMIT - 20,
     );
     if digest.is_empty() {
         return vec![PostMessage {
             content: format!("{header}\nNo new stories."),
             embeds: Vec::new(),
+            stories: Vec::new(),
         }];
     }
     let embeds = digest
         .stories
         .iter()
-        .map(story_embed)
-        .chain(digest.updates.iter().map(update_embed));
+        .map(|s| (story_embed(s), s.story_id))
+        .chain(
+            digest
+                .updates
+                .iter()
+                .map(|u| (update_embed(u), u.story.story_id)),
+        );
     let mut messages: Vec<PostMessage> = Vec::new();
-    let mut current: Vec<PostEmbed> = Vec::new();
+    let mut current = PostMessage {
+        content: String::new(),
+        embeds: Vec::new(),
+        stories: Vec::new(),
+    };
     let mut total = 0;
-    for embed in embeds {
+    for (embed, story) in embeds {
         let size = embed.counted_chars();
-        if !current.is_empty()
-            && (current.len() == EMBEDS_PER_MESSAGE || total + size > MESSAGE_EMBED_TOTAL)
+        if !current.embeds.is_empty()
+            && (current.embeds.len() == EMBEDS_PER_MESSAGE || total + size > MESSAGE_EMBED_TOTAL)
         {
-            messages.push(PostMessage {
+            let next = PostMessage {
                 content: String::new(),
-                embeds: std::mem::take(&mut current),
-            });
+                embeds: Vec::new(),
+                stories: Vec::new(),
+            };
+            messages.push(std::mem::replace(&mut current, next));
             total = 0;
         }
         total += size;
-        current.push(embed);
+        current.embeds.push(embed);
+        current.stories.push(story);
     }
-    messages.push(PostMessage {
-        content: String::new(),
-        embeds: current,
-    });
+    messages.push(current);
     let parts = messages.len();
     for (i, message) in messages.iter_mut().enumerate() {
         message.content = if parts == 1 {
@@ -311,6 +331,24 @@ fn join_within(items: &[String], sep: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_header_fits_whatever_the_channel_is_called() {
+        let mut digest = super::Digest {
+            id: None,
+            channel: "desk-".repeat(600),
+            generated_at: "2026-11-29T08:00:00Z".parse().expect("timestamp"),
+            stories: Vec::new(),
+            updates: Vec::new(),
+        };
+        for message in super::digest_messages(&digest) {
+            assert!(message.content.chars().count() <= super::CONTENT_LIMIT);
+        }
+        digest.channel = "_*".repeat(1500);
+        for message in super::digest_messages(&digest) {
+            assert!(message.content.chars().count() <= super::CONTENT_LIMIT);
+        }
+    }
+
     use super::*;
     use crate::digest::RelatedView;
 

@@ -22,6 +22,13 @@ pub enum SinkError {
     /// The credentials were refused: nothing will work until the token is fixed.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// The rest was delivered, but the target will never take the messages showing `stories`
+    /// (a body it refuses): they get one more try in the next digest, then are dropped.
+    #[error("{why}")]
+    Refused {
+        stories: Vec<crate::store::StoryId>,
+        why: String,
+    },
 }
 
 /// A destination for digests. `post` returns only once every message is delivered.

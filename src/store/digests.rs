@@ -247,6 +247,82 @@ impl Store {
         Ok(())
     }
 
+    /// When a digest was recorded (its first attempt began then).
+    pub fn digest_created_at(&self, id: DigestId) -> Result<Option<Timestamp>> {
+        Ok(self
+            .conn
+            .query_row("SELECT created_at FROM digests WHERE id = ?1", [id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .map(super::ts_from_sql))
+    }
+
+    /// Stories whose messages the channel refused in digest `id`: each gets one more try (it
+    /// leaves the digest, so the next one takes it), and one refused before is dropped for the
+    /// channel instead (it stays counted as carried). Returns the dropped ones.
+    pub fn give_back_refused(
+        &mut self,
+        id: DigestId,
+        channel: &str,
+        stories: &[StoryId],
+        why: &str,
+        now: Timestamp,
+    ) -> Result<Vec<StoryId>> {
+        let tx = self.conn.savepoint()?;
+        let mut dropped = Vec::new();
+        for story in stories {
+            let refusals: i64 = tx.query_row(
+                "INSERT INTO story_refusals (channel, story_id, refusals, last_error, at)
+                 VALUES (?1, ?2, 1, ?3, ?4)
+                 ON CONFLICT (channel, story_id) DO UPDATE SET
+                     refusals = refusals + 1, last_error = excluded.last_error, at = excluded.at
+                 RETURNING refusals",
+                params![channel, story, why, ts_to_sql(now)],
+                |r| r.get(0),
+            )?;
+            if refusals >= 2 {
+                tx.execute(
+                    "UPDATE story_refusals SET dropped = 1 WHERE channel = ?1 AND story_id = ?2",
+                    params![channel, story],
+                )?;
+                dropped.push(*story);
+            } else {
+                tx.execute(
+                    "DELETE FROM digest_stories WHERE digest_id = ?1 AND story_id = ?2",
+                    params![id, story],
+                )?;
+                tx.execute(
+                    "DELETE FROM digest_outlets WHERE digest_id = ?1 AND story_id = ?2",
+                    params![id, story],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(dropped)
+    }
+
+    /// Stories dropped since `since` because their channel refused them twice: (channel,
+    /// story, why, when), newest first.
+    pub fn dropped_stories(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<(String, StoryId, String, Timestamp)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT channel, story_id, last_error, at FROM story_refusals
+             WHERE dropped = 1 AND at >= ?1 ORDER BY at DESC, story_id DESC LIMIT 50",
+        )?;
+        let rows = stmt.query_map([ts_to_sql(since)], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                super::ts_from_sql(r.get(3)?),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Whether `channel` has a digest recorded but not yet delivered.
     pub fn has_pending_digest(&self, channel: &str) -> Result<bool> {
         Ok(self.conn.query_row(

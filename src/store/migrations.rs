@@ -178,12 +178,22 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 7: items whose processing failed and digests whose post failed: counted and retried
     // later (so one poisonous item cannot block the queue, and a channel that is down is not
-    // hammered), and the pending queue indexed in the order it is read.
+    // hammered); stories a channel refused (one more try, then dropped); and the pending queue
+    // indexed in the order it is read.
     r#"
     ALTER TABLE items ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE items ADD COLUMN last_failure TEXT;
     ALTER TABLE items ADD COLUMN retry_at INTEGER;
     ALTER TABLE digests ADD COLUMN retry_at INTEGER;
+    CREATE TABLE story_refusals (
+        channel TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories(id),
+        refusals INTEGER NOT NULL,
+        last_error TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        dropped INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (channel, story_id)
+    );
     DROP INDEX items_pending;
     CREATE INDEX items_pending ON items(published_at, id) WHERE processed_at IS NULL;
     "#,

@@ -470,3 +470,58 @@ async fn a_revoked_webhook_pauses_its_channel_and_stops_nothing() {
         "{paused:?}"
     );
 }
+
+/// A message Discord will never take (400, 50035 Invalid Form Body) is not retried for ever: the
+/// rest of the digest goes out, the refused part's stories get one more digest, and refused
+/// again they are dropped for the channel, logged and shown by /feeds health.
+#[tokio::test]
+async fn a_refused_message_gives_its_stories_one_more_try_then_drops_them() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    // 12 stories: two messages (10 embeds, then 2).
+    let desk = desk_with_stories(&fx, 12).await;
+    let sink = sink(&fake, &desk);
+    fake.fail(
+        "POST",
+        MESSAGES,
+        Failure::json(400, 50035, "Invalid Form Body"),
+        1,
+    );
+    let channel = &desk.config.channels[0];
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        embed_count(&fake.messages(CHANNEL_ID)),
+        2,
+        "the rest went out"
+    );
+    assert!(
+        desk.store().pending_digests().unwrap().is_empty(),
+        "nothing retried for ever"
+    );
+    assert!(desk.store().paused_channels().unwrap().is_empty());
+
+    // One more try: the next digest carries the ten refused stories.
+    fake.fail(
+        "POST",
+        MESSAGES,
+        Failure::json(400, 50035, "Invalid Form Body"),
+        1,
+    );
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T14:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(embed_count(&fake.messages(CHANNEL_ID)), 2, "refused again");
+    // Dropped: never offered again, and /feeds health says so.
+    let third = daemon::deliver(&desk, channel, &sink, at("2026-11-20T15:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(third, 0);
+    let dropped = desk
+        .store()
+        .dropped_stories(at("2026-11-20T00:00:00Z"))
+        .unwrap();
+    assert_eq!(dropped.len(), 10);
+    assert!(dropped[0].2.contains("Discord refused"), "{dropped:?}");
+}

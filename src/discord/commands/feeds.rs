@@ -56,10 +56,10 @@ pub fn definition() -> CreateCommand {
 }
 
 /// `/feeds list | health | remove` (`add` fetches: [`add`]).
-pub fn run(desk: &Desk, req: &CommandRequest) -> Outcome {
+pub fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
     match req.subcommand() {
         Some("list") => list(desk),
-        Some("health") => health(desk),
+        Some("health") => health(desk, now),
         Some("remove") => remove(desk, req),
         _ => Ok(Reply::private("Use /feeds list, health, add or remove.")),
     }
@@ -98,7 +98,7 @@ fn list(desk: &Desk) -> Outcome {
     }))
 }
 
-fn health(desk: &Desk) -> Outcome {
+fn health(desk: &Desk, now: Timestamp) -> Outcome {
     let store = desk.reader();
     let feeds = store.active_feeds()?;
     let mut lines = Vec::new();
@@ -129,6 +129,22 @@ fn health(desk: &Desk) -> Outcome {
         }
     }
     let paused = lines.len() - failing;
+    // The last week's stories a channel refused twice (their message was never posted).
+    let week = jiff::SignedDuration::from_hours(24 * 7);
+    for (channel, story, why, at) in store.dropped_stories(now - week)? {
+        let title = store
+            .story(story)
+            .and_then(|s| store.item(s.lead_item_id))
+            .map(|i| i.title)
+            .unwrap_or_else(|_| format!("story {story}"));
+        lines.push(format!(
+            "Dropped from **{}** on {}: {} ({})",
+            escape(&channel),
+            when(at),
+            escaped_within(&title, 120),
+            escaped_within(&why, 200)
+        ));
+    }
     if lines.is_empty() {
         lines.push(format!(
             "All {} feeds are healthy and no channel is paused.",

@@ -91,7 +91,7 @@ fn run_at_once(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
         "unsubscribe" => subscribe::run(desk, req, false, now),
         "related" => related::run(desk, req),
         "search" => search::run(desk, req, now),
-        "feeds" => feeds::run(desk, req),
+        "feeds" => feeds::run(desk, req, now),
         "topic" => topic::run(desk, req, now),
         other => Ok(Reply::private(format!(
             "Unknown command /{}.",
