@@ -391,11 +391,14 @@ fn valid_cases() -> Vec<Case> {
             ok(200),
         ),
         case(
-            "an embed only, https links, an attachment image",
+            "an embed only, http(s) and discord links, an attachment image",
             post,
             "POST",
             &messages(),
-            json!({"embeds": [{"title": "t", "url": "https://example.org/a", "author": {"name": "a", "url": "http://example.org"}, "image": {"url": "attachment://chart.png"}}]}),
+            json!({"embeds": [
+                {"title": "t", "url": "https://example.org/a", "author": {"name": "a", "url": "http://example.org"}, "image": {"url": "attachment://chart.png"}},
+                {"title": "u", "url": "discord://-/channels/1/2"},
+            ]}),
             ok(200),
         ),
         case(

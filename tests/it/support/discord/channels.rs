@@ -60,12 +60,11 @@ pub(super) fn get_channel(inner: &mut Inner, incoming: &Incoming) -> Answer {
     if let Some((_, thread)) = find_thread(inner, id) {
         return Answer::json(200, thread.clone());
     }
-    let base = json!({
+    let mut channel = json!({
         "id": id.to_string(), "guild_id": GUILD_ID.to_string(), "name": format!("channel-{id}"),
         "position": 0, "parent_id": null, "permission_overwrites": [], "nsfw": false,
         "rate_limit_per_user": 0,
     });
-    let mut channel = base;
     match inner.forums.get(&id) {
         Some(forum) => {
             let tags: Vec<Value> = forum

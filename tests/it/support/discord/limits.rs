@@ -181,8 +181,9 @@ fn at(prefix: &[&str], rest: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Counted in characters as sent: Discord documents trimming only for embed text.
 fn max_len(s: &str, max: usize, path: Vec<String>, errors: &mut Vec<FormError>) {
-    if s.trim().chars().count() > max {
+    if s.chars().count() > max {
         errors.push(FormError {
             path,
             code: "BASE_TYPE_MAX_LENGTH",
@@ -264,37 +265,36 @@ pub fn embed_text_len(embed: &Value) -> usize {
         + fields
 }
 
-/// Embed links only take http(s); images and icons may also name an uploaded attachment.
+/// URL schemes Discord takes per embed field: links are http(s) (the embed's own `url` also
+/// `discord`, the scheme list Discord's URL_TYPE_INVALID_SCHEME error names); images and icons
+/// may instead name an uploaded attachment (message.mdx, Embed Structure).
+const EMBED_URLS: &[(&[&str], &[&str])] = &[
+    (&["url"], &["http", "https", "discord"]),
+    (&["author", "url"], &["http", "https"]),
+    (&["image", "url"], &["http", "https", "attachment"]),
+    (&["thumbnail", "url"], &["http", "https", "attachment"]),
+    (&["footer", "icon_url"], &["http", "https", "attachment"]),
+    (&["author", "icon_url"], &["http", "https", "attachment"]),
+];
+
 fn embed_urls(embed: &Value, prefix: &[&str], index: usize, errors: &mut Vec<FormError>) {
-    const LINKS: &[&[&str]] = &[&["url"], &["author", "url"]];
-    const MEDIA: &[&[&str]] = &[
-        &["image", "url"],
-        &["thumbnail", "url"],
-        &["footer", "icon_url"],
-        &["author", "icon_url"],
-    ];
     let i = index.to_string();
-    for (fields, schemes) in [
-        (LINKS, &["http", "https"][..]),
-        (MEDIA, &["http", "https", "attachment"][..]),
-    ] {
-        for field in fields {
-            let mut node = Some(embed);
-            for key in *field {
-                node = node.and_then(|n| n.get(*key));
-            }
-            let Some(url) = node.and_then(Value::as_str) else {
-                continue;
-            };
+    for (field, schemes) in EMBED_URLS {
+        let mut node = Some(embed);
+        for key in *field {
+            node = node.and_then(|n| n.get(*key));
+        }
+        let Some(url) = node.and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some((code, message)) = url_error(url, schemes) {
             let mut path = at(prefix, &["embeds", &i]);
             path.extend(field.iter().map(|s| (*s).to_string()));
-            if let Some(error) = url_error(url, schemes) {
-                errors.push(FormError {
-                    path,
-                    code: error.0,
-                    message: error.1,
-                });
-            }
+            errors.push(FormError {
+                path,
+                code,
+                message,
+            });
         }
     }
 }
