@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{
-    APP_ID, CHANNEL_ID, GUILD_ID, GatewayFrame, InteractionState, Shared, TOKEN, USER_ID, bot_user,
-    user_object,
+    APP_ID, CHANNEL_ID, GUILD_ID, GatewayFrame, Inner, InteractionState, Shared, TOKEN, USER_ID,
+    bot_user, user_object,
 };
 
 /// serenity heartbeats at this interval; long enough that tests never see one beyond the first.
@@ -165,7 +165,7 @@ fn handle_frame(
             let session_id = format!("fake-session-{conn}");
             inner.gateway.session_ids.insert(session_id.clone());
             inner.gateway.live.push((conn, tx.clone()));
-            let pending = std::mem::take(&mut inner.gateway.pending);
+            let pending = take_pending(&mut inner);
             let url = inner.gateway.url.clone();
             let mut out = vec![dispatch_frame(
                 seq,
@@ -185,7 +185,7 @@ fn handle_frame(
             }
             *seq = d.get("seq").and_then(Value::as_u64).unwrap_or(*seq);
             inner.gateway.live.push((conn, tx.clone()));
-            let pending = std::mem::take(&mut inner.gateway.pending);
+            let pending = take_pending(&mut inner);
             let mut out = vec![dispatch_frame(
                 seq,
                 "RESUMED",
@@ -196,6 +196,24 @@ fn handle_frame(
         }
         _ => Vec::new(),
     }
+}
+
+/// Dispatches queued while no session was live. An interaction's 3 s start when Discord
+/// delivers it, so queued ones count from now.
+fn take_pending(inner: &mut Inner) -> Vec<(String, Value)> {
+    let pending = std::mem::take(&mut inner.gateway.pending);
+    let now = inner.now();
+    for (event, d) in &pending {
+        if event == "INTERACTION_CREATE"
+            && let Some(state) = d
+                .get("token")
+                .and_then(Value::as_str)
+                .and_then(|t| inner.interactions.get_mut(t))
+        {
+            state.sent_at = now;
+        }
+    }
+    pending
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -429,6 +447,7 @@ pub(crate) fn send_interaction(shared: &Shared, fixture: InteractionFixture) -> 
         let mut inner = shared.lock();
         let id = inner.snowflake();
         let user = user_object(fixture.user_id, &fixture.user_name);
+        let now = inner.now();
         let token = format!("aW50ZXJhY3Rpb246{id}");
         let registered = fixture
             .guild_id
@@ -445,7 +464,7 @@ pub(crate) fn send_interaction(shared: &Shared, fixture: InteractionFixture) -> 
         };
         inner.interactions.insert(
             token.clone(),
-            InteractionState::new(id, fixture.channel_id, fixture.guild_id, user),
+            InteractionState::new(id, fixture.channel_id, fixture.guild_id, user, now),
         );
         let sent = SentInteraction {
             id,

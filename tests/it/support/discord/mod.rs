@@ -5,20 +5,30 @@
 //!   that certificate, so serenity's own rate limiter runs unmodified.
 //! - Every request is checked against Discord's published OpenAPI spec (route, path and query
 //!   parameters, JSON body); mismatches and unknown routes land in [`FakeDiscord::violations`].
-//! - Discord-shaped answers: increasing snowflakes, message objects, `X-RateLimit-*` headers,
-//!   scripted failures ([`Failure`]) per route, nonce deduplication, interaction bookkeeping.
+//! - Discord's documented limits the spec leaves out ([`limits`]): message and embed sizes, empty
+//!   messages, embed URL schemes, command naming and options; refused with Discord's codes.
+//! - Discord-shaped answers: increasing snowflakes, message objects and listings, `X-RateLimit-*`
+//!   headers and the global limit, scripted failures ([`Failure`]) per route, nonce
+//!   deduplication within a window, forums with required tags, archived/locked/deleted threads,
+//!   interaction deadlines (3 s to answer, 15 min for follow-ups).
+//! - A clock the test can move ([`FakeDiscord::advance`]) for every time-based rule.
 //! - A gateway over ws:// (`GET /gateway` points at it): HELLO, heartbeat ACK, IDENTIFY → READY,
 //!   RESUME → RESUMED, and dispatches pushed by the test ([`FakeDiscord::send_interaction`]).
 
+mod channels;
 mod gateway;
+mod interactions;
+pub mod limits;
+mod messages;
 pub mod openapi;
+mod ratelimit;
 mod rest;
 mod tls;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use serenity::http::{Http, HttpBuilder};
@@ -46,6 +56,15 @@ pub const USER_ID: u64 = 1_400_000_000_000_000_004;
 
 /// Discord epoch (2015-01-01) in Unix milliseconds, for snowflakes.
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// How long `enforce_nonce` deduplicates by default. Discord says only "a few minutes"
+/// (message.mdx, Create Message; change log 2024-02-12) and publishes no figure; two minutes is
+/// the shortest reading, so a client relying on a longer window is caught.
+pub const DEFAULT_NONCE_WINDOW: Duration = Duration::from_secs(120);
+
+/// Discord's global limit for a bot: 50 requests per second across routes (rate-limits.mdx,
+/// Global Rate Limit). Interaction endpoints are exempt.
+pub const GLOBAL_RATE_LIMIT: (u32, Duration) = (50, Duration::from_secs(1));
 
 /// A scripted error answer for a route. Build with the constructors; the fake formats the body
 /// and headers as Discord does.
@@ -175,6 +194,8 @@ struct InteractionState {
     guild_id: Option<u64>,
     /// The invoking user's object.
     user: Value,
+    /// When Discord sent it (fake clock): 3 s to answer, 15 min for follow-ups and edits.
+    sent_at: Instant,
     acknowledged: bool,
     /// Callback bodies, edits and followups in arrival order.
     responses: Vec<Value>,
@@ -189,6 +210,8 @@ struct Bucket {
 
 struct Inner {
     started: Instant,
+    /// How far the test moved the clock ahead of real time.
+    offset: Duration,
     last_snowflake: u64,
     requests: Vec<RecordedRequest>,
     violations: Vec<String>,
@@ -198,21 +221,48 @@ struct Inner {
     webhooks: HashMap<u64, Webhook>,
     /// Forum channels (made with [`FakeDiscord::add_forum`]) and the threads (posts) opened in
     /// them, as (forum id, thread object), in order.
-    forums: std::collections::HashSet<u64>,
+    forums: HashMap<u64, channels::Forum>,
     threads: Vec<(u64, Value)>,
+    /// Archived/locked state of threads (forum posts, or any id a test archived or locked).
+    thread_states: HashMap<u64, channels::ThreadState>,
+    /// Channels and threads deleted by the test.
+    deleted: HashSet<u64>,
+    /// `enforce_nonce` records by (channel, nonce) and how long they count.
+    nonces: HashMap<(u64, String), messages::NonceRecord>,
+    nonce_window: Duration,
     /// Interactions sent to the bot, by token.
     interactions: HashMap<String, InteractionState>,
     global_commands: Vec<Value>,
     guild_commands: HashMap<u64, Vec<Value>>,
     buckets: HashMap<String, Bucket>,
     rate_limit: (u32, Duration),
+    global_limit: (u32, Duration),
+    global_bucket: Option<Bucket>,
     gateway: gateway::GatewayState,
 }
 
 impl Inner {
+    /// The fake clock: real time plus what the test advanced.
+    fn now(&self) -> Instant {
+        Instant::now() + self.offset
+    }
+
+    /// Wall-clock time on the fake clock (snowflakes, timestamps).
+    fn wall_now(&self) -> SystemTime {
+        SystemTime::now() + self.offset
+    }
+
+    /// RFC 3339 timestamp on the fake clock.
+    fn timestamp(&self) -> String {
+        jiff::Timestamp::try_from(self.wall_now())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_string()
+    }
+
     /// A fresh snowflake: Discord layout (ms since the Discord epoch << 22), strictly increasing.
     fn snowflake(&mut self) -> u64 {
-        let now_ms = std::time::SystemTime::now()
+        let now_ms = self
+            .wall_now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(DISCORD_EPOCH_MS);
@@ -261,19 +311,26 @@ impl FakeDiscord {
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 started: Instant::now(),
+                offset: Duration::ZERO,
                 last_snowflake: 0,
                 requests: Vec::new(),
                 violations: Vec::new(),
                 failures: Vec::new(),
                 channels: HashMap::new(),
                 webhooks: HashMap::new(),
-                forums: Default::default(),
+                forums: HashMap::new(),
                 threads: Vec::new(),
+                thread_states: HashMap::new(),
+                deleted: HashSet::new(),
+                nonces: HashMap::new(),
+                nonce_window: DEFAULT_NONCE_WINDOW,
                 interactions: HashMap::new(),
                 global_commands: Vec::new(),
                 guild_commands: HashMap::new(),
                 buckets: HashMap::new(),
                 rate_limit: (1000, Duration::from_secs(1)),
+                global_limit: GLOBAL_RATE_LIMIT,
+                global_bucket: None,
                 gateway: gateway::GatewayState::new(format!("ws://{gw_addr}")),
             }),
             changed: Notify::new(),
@@ -376,10 +433,12 @@ impl FakeDiscord {
         self.fail(method, route, failure, 1);
     }
 
-    /// Every request under `/channels/{channel_id}` (any method) answers 404 10003 from now on.
+    /// Every request under `/channels/{channel_id}` (any method) answers 404 10003 from now on,
+    /// and so do webhook posts with `?thread_id=` naming it.
     pub fn delete_channel(&self, channel_id: u64) {
         let mut inner = self.shared.lock();
         inner.channels.remove(&channel_id);
+        inner.deleted.insert(channel_id);
         inner.failures.push(ScriptedFailure {
             method: "*".to_string(),
             route: format!("/channels/{channel_id}/*"),
@@ -390,7 +449,69 @@ impl FakeDiscord {
 
     /// Makes `channel_id` a forum channel: it takes posts (threads), not messages.
     pub fn add_forum(&self, channel_id: u64) {
-        self.shared.lock().forums.insert(channel_id);
+        self.add_forum_with_tags(channel_id, &[], false);
+    }
+
+    /// A forum with these `available_tags` (id, name). With `require_tag` (the channel's
+    /// REQUIRE_TAG flag, 1 << 4) a post without `applied_tags` is refused with 40067.
+    pub fn add_forum_with_tags(&self, channel_id: u64, tags: &[(u64, &str)], require_tag: bool) {
+        self.shared.lock().forums.insert(
+            channel_id,
+            channels::Forum {
+                require_tag,
+                tags: tags.iter().map(|(id, n)| (*id, n.to_string())).collect(),
+            },
+        );
+    }
+
+    /// A moderator deleted the thread: requests for it (and webhook posts into it) answer
+    /// 404 10003 from now on.
+    pub fn delete_thread(&self, thread_id: u64) {
+        self.shared
+            .lock()
+            .threads
+            .retain(|(_, t)| t["id"] != thread_id.to_string().as_str());
+        self.delete_channel(thread_id);
+    }
+
+    /// The thread was archived: edits in it answer 400 50083; a new message (bot or webhook)
+    /// unarchives it, as Discord does for threads that are not locked.
+    pub fn archive_thread(&self, thread_id: u64) {
+        let mut inner = self.shared.lock();
+        inner.thread_states.entry(thread_id).or_default().archived = true;
+        channels::sync_thread(&mut inner, thread_id);
+    }
+
+    /// A moderator locked the thread: the bot (without MANAGE_THREADS) can neither post nor
+    /// edit in it; both answer 403 160005.
+    pub fn lock_thread(&self, thread_id: u64) {
+        let mut inner = self.shared.lock();
+        inner.thread_states.entry(thread_id).or_default().locked = true;
+        channels::sync_thread(&mut inner, thread_id);
+    }
+
+    /// Moves the fake's clock forward: interaction deadlines, the nonce window, rate-limit
+    /// windows, snowflakes and timestamps all follow it.
+    pub fn advance(&self, by: Duration) {
+        self.shared.lock().offset += by;
+    }
+
+    /// How long `enforce_nonce` deduplicates (default [`DEFAULT_NONCE_WINDOW`]).
+    pub fn set_nonce_window(&self, window: Duration) {
+        self.shared.lock().nonce_window = window;
+    }
+
+    /// The global limit across routes (default [`GLOBAL_RATE_LIMIT`]). Going beyond it is a
+    /// 429 with `X-RateLimit-Global` and a violation.
+    pub fn set_global_rate_limit(&self, limit: u32, window: Duration) {
+        self.shared.lock().global_limit = (limit, window);
+    }
+
+    /// The next `times` requests to any route except interaction endpoints answer a global 429
+    /// (`X-RateLimit-Global: true`, `X-RateLimit-Scope: global`), as when other traffic of the
+    /// bot used up the global limit. Not a violation.
+    pub fn global_rate_limit_storm(&self, retry_after: f64, times: usize) {
+        self.fail("*", "*", Failure::global_rate_limited(retry_after), times);
     }
 
     /// Posts opened in a forum channel (thread objects as returned), in order.
