@@ -17,6 +17,15 @@ const MESSAGES: &str = "/channels/{channel_id}/messages";
 
 /// A desk holding `n` announced stories with long hostile titles and distinct texts.
 async fn desk_with_stories(fx: &Fixture, n: usize) -> Arc<Desk> {
+    desk_with(fx, n, |_| {}).await
+}
+
+/// [`desk_with_stories`] with the config changed by `tweak` first.
+async fn desk_with(
+    fx: &Fixture,
+    n: usize,
+    tweak: impl FnOnce(&mut newsdesk::config::Config),
+) -> Arc<Desk> {
     let items: Vec<(String, String, String, String)> = (0..n)
         .map(|i| {
             let title = format!(
@@ -40,6 +49,7 @@ async fn desk_with_stories(fx: &Fixture, n: usize) -> Arc<Desk> {
     let mut config = fx.config(&[("F", "/f.xml")], "");
     config.polling.announce_first_fetch = true;
     config.channels[0].max_stories = 50;
+    tweak(&mut config);
     let desk = fx.desk(config, at("2026-11-20T12:00:00Z"));
     daemon::poll_and_process(&desk, at("2026-11-20T12:00:00Z"), &|_, _| {})
         .await
@@ -524,4 +534,120 @@ async fn a_refused_message_gives_its_stories_one_more_try_then_drops_them() {
         .unwrap();
     assert_eq!(dropped.len(), 10);
     assert!(dropped[0].2.contains("Discord refused"), "{dropped:?}");
+}
+
+/// A forum post deleted while a digest is being posted (a moderator, mid-outage) does not pause
+/// the channel: the rest of the digest opens a new post, every story still posted once.
+#[tokio::test]
+async fn a_forum_post_deleted_between_parts_is_replaced_by_a_new_post() {
+    const FORUM_ID: u64 = 1_300_000_000_000_000_077;
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    fake.add_forum(FORUM_ID);
+    let desk = desk_with_stories(&fx, 25).await;
+    let sink = sink_to(&fake, &desk, Target::Forum(FORUM_ID));
+    let channel = &desk.config.channels[0];
+    // The post opens, then the second part fails with all its retries.
+    fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    let first: u64 = fake.forum_posts(FORUM_ID)[0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let opened = embed_count(&fake.messages(first));
+    fake.delete_thread(first);
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T13:01:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(desk.store().paused_channels().unwrap().is_empty());
+    // The deleted post is gone from the forum; a new one holds the rest.
+    let posts = fake.forum_posts(FORUM_ID);
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    let second: u64 = posts[0]["id"].as_str().unwrap().parse().unwrap();
+    assert_ne!(second, first, "a new post for the rest");
+    assert_eq!(
+        opened + embed_count(&fake.messages(second)),
+        25,
+        "each story exactly once"
+    );
+    assert!(desk.store().pending_digests().unwrap().is_empty());
+    fake.assert_no_violations();
+}
+
+/// A forum that requires a tag refuses untagged posts (40067): without `forum_tags` the channel
+/// is paused with the fix in words; with them (by name) every post carries the tag's id.
+#[tokio::test]
+async fn a_forum_that_requires_tags_gets_the_configured_ones_or_pauses_with_the_fix() {
+    const FORUM_ID: u64 = 1_300_000_000_000_000_078;
+    const TAG: u64 = 1_700_000_000_000_000_001;
+    for tagged in [false, true] {
+        let fx = Fixture::new().await;
+        let fake = FakeDiscord::start().await;
+        fake.add_forum_with_tags(FORUM_ID, &[(TAG, "Digest"), (TAG + 1, "Other")], true);
+        let desk = desk_with(&fx, 3, |config| {
+            config.channels[0].forum = true;
+            if tagged {
+                config.channels[0].forum_tags = vec!["digest".to_string()];
+            }
+        })
+        .await;
+        let sink = sink_to(&fake, &desk, Target::Forum(FORUM_ID));
+        deliver_at_one(&desk, &sink).await;
+        let paused = desk.store().paused_channels().unwrap();
+        if tagged {
+            assert!(paused.is_empty(), "{paused:?}");
+            let posts = fake.forum_posts(FORUM_ID);
+            assert_eq!(posts.len(), 1);
+            assert_eq!(
+                posts[0]["applied_tags"],
+                serde_json::json!([TAG.to_string()])
+            );
+        } else {
+            assert_eq!(paused.len(), 1);
+            assert!(paused[0].1.contains("forum_tags"), "{paused:?}");
+            assert!(fake.forum_posts(FORUM_ID).is_empty());
+        }
+    }
+}
+
+/// Discord honours a nonce for a few minutes only. A part sent before a crash but not recorded,
+/// retried after a longer outage, would appear twice: it is looked for among the channel's
+/// recent messages first, found, and recorded instead of sent again.
+#[tokio::test]
+async fn a_part_sent_before_a_long_outage_is_found_not_posted_again() {
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with_stories(&fx, 12).await;
+    let sink = sink(&fake, &desk);
+    deliver_at_one(&desk, &sink).await;
+    assert_eq!(fake.messages(CHANNEL_ID).len(), 2);
+    // As if the process had died after Discord took the second part, before it was recorded.
+    let db = desk.config.storage_path();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "DELETE FROM digest_messages WHERE part = 1;
+             UPDATE digests SET status = 'pending', sent_at = NULL;",
+        )
+        .unwrap();
+    // A long outage: Discord has forgotten the nonce.
+    fake.advance(Duration::from_secs(3600));
+    assert_eq!(
+        daemon::retry_pending(&desk, &sink, at("2026-11-20T14:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        embed_count(&fake.messages(CHANNEL_ID)),
+        12,
+        "each story exactly once"
+    );
+    fake.assert_no_violations();
 }
