@@ -651,3 +651,34 @@ async fn a_part_sent_before_a_long_outage_is_found_not_posted_again() {
     );
     fake.assert_no_violations();
 }
+
+/// A forum post locked by a moderator while a digest is being posted (160005) is a channel
+/// problem for a human: the channel is paused with the fix, its stories stay queued.
+#[tokio::test]
+async fn a_locked_forum_post_pauses_the_channel_with_the_fix() {
+    const FORUM_ID: u64 = 1_300_000_000_000_000_079;
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    fake.add_forum(FORUM_ID);
+    let desk = desk_with_stories(&fx, 25).await;
+    let sink = sink_to(&fake, &desk, Target::Forum(FORUM_ID));
+    let channel = &desk.config.channels[0];
+    fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
+    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
+        .await
+        .unwrap();
+    let thread: u64 = fake.forum_posts(FORUM_ID)[0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    fake.lock_thread(thread);
+    daemon::retry_pending(&desk, &sink, at("2026-11-20T13:01:00Z"))
+        .await
+        .unwrap();
+    let paused = desk.store().paused_channels().unwrap();
+    assert_eq!(paused.len(), 1);
+    assert!(paused[0].1.contains("locked"), "{paused:?}");
+    assert_eq!(desk.store().pending_digests().unwrap().len(), 1, "kept");
+    fake.assert_no_violations();
+}
