@@ -536,6 +536,35 @@ async fn a_refused_message_gives_its_stories_one_more_try_then_drops_them() {
     assert!(dropped[0].2.contains("Discord refused"), "{dropped:?}");
 }
 
+/// A 25-story digest to forum `forum` whose post opened with the first part while the second
+/// failed with all its retries: the digest is pending. Returns the desk, the sink and the post.
+async fn half_posted_forum_digest(
+    fx: &Fixture,
+    fake: &FakeDiscord,
+    forum: u64,
+) -> (Arc<Desk>, DiscordSink, u64) {
+    fake.add_forum(forum);
+    let desk = desk_with_stories(fx, 25).await;
+    let sink = sink_to(fake, &desk, Target::Forum(forum));
+    fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
+    daemon::deliver(
+        &desk,
+        &desk.config.channels[0],
+        &sink,
+        at("2026-11-20T13:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(desk.store().pending_digests().unwrap().len(), 1);
+    let post: u64 = fake.forum_posts(forum)[0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (desk, sink, post)
+}
+
 /// A forum post deleted while a digest is being posted (a moderator, mid-outage) does not pause
 /// the channel: the rest of the digest opens a new post, every story still posted once.
 #[tokio::test]
@@ -543,20 +572,7 @@ async fn a_forum_post_deleted_between_parts_is_replaced_by_a_new_post() {
     const FORUM_ID: u64 = 1_300_000_000_000_000_077;
     let fx = Fixture::new().await;
     let fake = FakeDiscord::start().await;
-    fake.add_forum(FORUM_ID);
-    let desk = desk_with_stories(&fx, 25).await;
-    let sink = sink_to(&fake, &desk, Target::Forum(FORUM_ID));
-    let channel = &desk.config.channels[0];
-    // The post opens, then the second part fails with all its retries.
-    fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
-    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
-        .await
-        .unwrap();
-    let first: u64 = fake.forum_posts(FORUM_ID)[0]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (desk, sink, first) = half_posted_forum_digest(&fx, &fake, FORUM_ID).await;
     let opened = embed_count(&fake.messages(first));
     fake.delete_thread(first);
     assert_eq!(
@@ -659,19 +675,7 @@ async fn a_locked_forum_post_pauses_the_channel_with_the_fix() {
     const FORUM_ID: u64 = 1_300_000_000_000_000_079;
     let fx = Fixture::new().await;
     let fake = FakeDiscord::start().await;
-    fake.add_forum(FORUM_ID);
-    let desk = desk_with_stories(&fx, 25).await;
-    let sink = sink_to(&fake, &desk, Target::Forum(FORUM_ID));
-    let channel = &desk.config.channels[0];
-    fake.fail("POST", MESSAGES, Failure::server_error(502), 4);
-    daemon::deliver(&desk, channel, &sink, at("2026-11-20T13:00:00Z"), false)
-        .await
-        .unwrap();
-    let thread: u64 = fake.forum_posts(FORUM_ID)[0]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (desk, sink, thread) = half_posted_forum_digest(&fx, &fake, FORUM_ID).await;
     fake.lock_thread(thread);
     daemon::retry_pending(&desk, &sink, at("2026-11-20T13:01:00Z"))
         .await
