@@ -5,6 +5,7 @@
 //! Secrets never live here: the file names environment variables that hold them.
 
 mod document;
+mod include;
 mod report;
 
 use std::collections::HashSet;
@@ -23,6 +24,9 @@ use report::Report;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Files of `[[topic]]` presets, relative to this file (see `include`).
+    #[serde(default)]
+    pub include: Vec<Spanned<String>>,
     #[serde(default)]
     pub storage: StorageConfig,
     #[serde(default)]
@@ -137,6 +141,10 @@ pub struct FeedConfig {
     /// public addresses, so a feed cannot make newsdesk fetch (and post) an internal page.
     #[serde(default)]
     pub allow_private: bool,
+    /// Only items matching at least one of these topics may be posted; the others are stored
+    /// (and searchable) but never announced. For general feeds where most stories are off-beat.
+    #[serde(default)]
+    pub require_topics: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -369,6 +377,7 @@ impl Config {
         let mut report =
             Report::parse(text, path).map_err(|issues| ConfigError::Invalid { issues })?;
         let mut config: Option<Config> = report.deserialize();
+        let mut included_issues = Vec::new();
         if let Some(config) = &mut config {
             config.source = path.to_path_buf();
             config.base_dir = path
@@ -376,9 +385,25 @@ impl Config {
                 .map(Path::to_path_buf)
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or_else(|| PathBuf::from("."));
-            config.validate(&mut report);
+            let (included, issues) = include::load(&config.include, &config.base_dir, &mut report);
+            included_issues = issues;
+            let included_names: Vec<String> =
+                included.iter().map(|t| t.name.get_ref().clone()).collect();
+            config.validate(&mut report, &included_names);
+            // The file's own definition of a topic wins over an included one.
+            let own: HashSet<String> = config
+                .topics
+                .iter()
+                .map(|t| t.name.get_ref().clone())
+                .collect();
+            config.topics.extend(
+                included
+                    .into_iter()
+                    .filter(|t| !own.contains(t.name.get_ref())),
+            );
         }
-        let issues = report.finish();
+        let mut issues = report.finish();
+        issues.extend(included_issues);
         match config {
             Some(config) if issues.is_empty() => Ok(config),
             _ => Err(ConfigError::Invalid { issues }),
@@ -386,7 +411,7 @@ impl Config {
     }
 
     /// Checks what deserialization cannot: names, references, URLs and ranges.
-    fn validate(&self, report: &mut Report<'_>) {
+    fn validate(&self, report: &mut Report<'_>, included_topics: &[String]) {
         let mut names = HashSet::new();
         let mut urls = HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
@@ -422,7 +447,21 @@ impl Config {
         }
         // Written names, so a topic that failed to deserialize (already reported) is not also
         // "unknown" wherever a channel names it.
-        let written_topics = report.written_strings("topic", "name");
+        let mut written_topics = report.written_strings("topic", "name");
+        written_topics.extend(included_topics.iter().cloned());
+        for (i, feed) in self.feeds.iter().enumerate() {
+            for (j, topic) in feed.require_topics.iter().enumerate() {
+                if !written_topics.contains(topic.get_ref()) {
+                    report.at(
+                        &format!("feed[{i}].require_topics[{j}]"),
+                        format!(
+                            "unknown topic {:?}: expected one of the [[topic]] names",
+                            topic.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
         let mut channel_names = HashSet::new();
         for (i, channel) in self.channels.iter().enumerate() {
             let name = channel.name.get_ref();
@@ -682,6 +721,69 @@ mod tests {
         assert_eq!(missing[0].line, 2);
         let live = load("[[channel]]\nname = \"c\"\nmode = \"live\"\n").unwrap();
         assert_eq!(live.channels[0].mode, ChannelMode::Live);
+    }
+
+    #[test]
+    fn included_topics_are_known_errors_in_them_name_their_file_and_own_ones_win() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("topics")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("topics/presets.toml"),
+            "[[topic]]\nname = \"ai-policy\"\nquery = \"ai\"\n\n\
+             [[topic]]\nname = \"space\"\nquery = \"orbit\"\n",
+        )
+        .expect("presets");
+        let main = dir.path().join("newsdesk.toml");
+        let text = format!(
+            "include = [\"topics/presets.toml\"]\n[[topic]]\nname = \"space\"\nquery = \"rocket\"\n\
+             [[feed]]\nname = \"F\"\nurl = \"https://f.example/rss\"\nrequire_topics = [\"ai-policy\"]\n\
+             [[channel]]\nname = \"c\"\ntopics = [\"ai-policy\", \"space\"]\n{SCHED}"
+        );
+        let config = Config::from_str_at(&text, &main).expect("valid with the presets");
+        let space = config.topic("space").expect("space");
+        assert_eq!(
+            space.query.to_string(),
+            "rocket",
+            "the file's own definition wins"
+        );
+        assert!(config.topic("ai-policy").is_some());
+        assert_eq!(config.topics.len(), 2);
+
+        // A mistake in the included file is reported there; an unknown filter topic here.
+        std::fs::write(
+            dir.path().join("topics/presets.toml"),
+            "[[topic]]\nname = \"ai-policy\"\nquery = \"ai\"\n\n[[topic]]\nnam = \"x\"\n",
+        )
+        .expect("presets");
+        let text = text.replace(
+            "require_topics = [\"ai-policy\"]",
+            "require_topics = [\"nope\"]",
+        );
+        let found = match Config::from_str_at(&text, &main) {
+            Err(ConfigError::Invalid { issues }) => issues,
+            other => panic!("expected errors, got {other:?}"),
+        };
+        let in_presets = found
+            .iter()
+            .find(|i| i.file.ends_with("topics/presets.toml"))
+            .expect("an issue in the presets file");
+        assert_eq!(in_presets.line, 5, "{in_presets}");
+        let filter = found
+            .iter()
+            .find(|i| i.field == "feed[0].require_topics[0]")
+            .expect("unknown filter topic");
+        assert_eq!((filter.line, filter.file.as_path()), (8, main.as_path()));
+        let missing = Config::from_str_at("include = [\"none.toml\"]\n", &main);
+        match missing {
+            Err(ConfigError::Invalid { issues }) => {
+                assert_eq!(
+                    (issues[0].line, issues[0].field.as_str()),
+                    (1, "include[0]")
+                );
+                assert!(issues[0].message.contains("cannot read"), "{}", issues[0]);
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
     }
 
     #[test]

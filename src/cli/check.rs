@@ -43,14 +43,32 @@ pub fn run(path: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             .map(|u| u.to_string())
             .unwrap_or_default();
         let interval = feed.interval.unwrap_or(p.interval);
+        let filter = if feed.require_topics.is_empty() {
+            String::new()
+        } else {
+            let topics: Vec<&str> = feed
+                .require_topics
+                .iter()
+                .map(|t| t.get_ref().as_str())
+                .collect();
+            format!(", posts only stories on {}", topics.join(" or "))
+        };
         writeln!(
             out,
-            "  {} <{}> every {}, full text {:?}",
+            "  {} <{}> every {}, full text {:?}{filter}",
             feed.name.get_ref(),
             url,
             interval,
             feed.full_text
         )?;
+    }
+    let included: Vec<&str> = config
+        .include
+        .iter()
+        .map(|i| i.get_ref().as_str())
+        .collect();
+    if !included.is_empty() {
+        writeln!(out, "included: {}", included.join(", "))?;
     }
     writeln!(out, "topics ({}):", config.topics.len())?;
     for topic in &config.topics {

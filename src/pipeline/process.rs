@@ -198,6 +198,19 @@ impl Desk {
         .map_err(|e| PipelineError::Panicked(e.to_string()))?
     }
 
+    /// Whether the item's feed requires topics (`require_topics`) and the item matched none:
+    /// then it is stored and searchable but never posted.
+    fn filtered_out(&self, item: &ItemRow, topics: &[String]) -> Result<bool, PipelineError> {
+        let feed = self.store().feed(item.feed_id)?;
+        Ok(self.feed_config(&feed).is_some_and(|config| {
+            !config.require_topics.is_empty()
+                && !config
+                    .require_topics
+                    .iter()
+                    .any(|wanted| topics.iter().any(|t| t == wanted.get_ref()))
+        }))
+    }
+
     fn summary_options(&self) -> SummaryOptions {
         SummaryOptions {
             sentences: self.config.summarizer.sentences,
@@ -231,9 +244,14 @@ impl Desk {
             related_window: self.config.related.window.get(),
             max_related: self.config.related.max,
         };
+        let held_back = item.announce && self.filtered_out(item, &topics)?;
         // Grouping and "processed" land together: a crash between them would leave a story
         // naming an unprocessed item, and the retry would give the item a second story.
         self.store().atomically(|store| {
+            if held_back {
+                // Before grouping, so its story is not announced on its account.
+                store.hold_back_item(item.id)?;
+            }
             relate::relate_item(store, item, text, &settings)?;
             store.finish_item(
                 item.id,

@@ -190,6 +190,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Keeps an item out of digests (a feed filter it does not pass); it stays searchable.
+    pub fn hold_back_item(&mut self, id: ItemId) -> Result<()> {
+        self.conn
+            .execute("UPDATE items SET announce = 0 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     /// Records that processing an item failed; it is tried again from `retry_at`. Returns how
     /// many times it has failed.
     pub fn record_item_failure(

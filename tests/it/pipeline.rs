@@ -500,3 +500,44 @@ async fn the_http_charset_wins_over_a_wrong_declaration() {
     assert_eq!(d.stories.len(), 1);
     assert_eq!(d.stories[0].title, "Café scientists débat funding");
 }
+
+/// A feed with `require_topics` posts only items matching one of them; the others are stored,
+/// processed and searchable, but never announced.
+#[tokio::test]
+async fn a_feed_filter_posts_only_items_on_its_topics_and_keeps_the_rest_searchable() {
+    let fx = Fixture::new().await;
+    fx.server.route(
+        "/science.xml",
+        Resp::ok(rss(&[
+            (
+                "t",
+                "Telescope mirror unveiled",
+                "2026-11-20T10:00:00Z",
+                "https://example.org/t",
+                TELESCOPE,
+            ),
+            (
+                "b",
+                "Science agency to cut grants",
+                "2026-11-20T10:00:00Z",
+                "https://example.org/b",
+                BUDGET,
+            ),
+        ])),
+    );
+    let mut config = fx.config(
+        &[("Science", "/science.xml")],
+        "[[topic]]\nname = \"funding\"\nquery = \"grants OR budget\"\n",
+    );
+    config.feeds[0].require_topics = vec![toml::Spanned::new(0..0, "funding".to_string())];
+    config.polling.announce_first_fetch = true;
+    let now = at("2026-11-20T12:00:00Z");
+    let desk = fx.desk(config, now);
+    poll_all(&desk, now).await;
+    let digest = digest::compose(&desk.store(), &desk.config, &desk.config.channels[0], now)
+        .expect("compose");
+    let titles: Vec<&str> = digest.stories.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, ["Science agency to cut grants"]);
+    let found = desk.store().search_items("telescope", 10).expect("search");
+    assert_eq!(found.len(), 1, "the filtered item is still searchable");
+}
