@@ -28,6 +28,8 @@ pub struct FeedMeta {
     pub site_url: Option<String>,
     /// RSS `<ttl>` in minutes, as a hint for the next poll.
     pub ttl_minutes: Option<u32>,
+    /// "RSS 2.0", "Atom", "JSON Feed"…
+    pub format: &'static str,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

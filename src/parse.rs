@@ -177,6 +177,13 @@ fn convert(feed: model::Feed, base: Option<&Url>) -> ParsedFeed {
             .filter(|t| !t.is_empty()),
         site_url: pick_link(&feed.links).and_then(|href| canonical_url(href, base)),
         ttl_minutes: feed.ttl,
+        format: match feed.feed_type {
+            model::FeedType::Atom => "Atom",
+            model::FeedType::JSON => "JSON Feed",
+            model::FeedType::RSS0 => "RSS 0.9x",
+            model::FeedType::RSS1 => "RSS 1.0",
+            model::FeedType::RSS2 => "RSS 2.0",
+        },
     };
     let mut seen = HashSet::new();
     let mut entries = Vec::with_capacity(feed.entries.len());

@@ -25,14 +25,23 @@ pub enum FeedsAction {
     Import { file: PathBuf },
     /// Print the active feeds as OPML.
     Export,
+    /// Fetch every configured feed once and report what each answers (no database needed).
+    Check {
+        /// Only the feed with this name.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 pub async fn run(config: Config, args: &FeedsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let action = args.action.as_ref().unwrap_or(&FeedsAction::List);
+    if let FeedsAction::Check { only } = action {
+        return super::feed_check::run(&config, only.as_deref(), out).await;
+    }
     // Only an import writes; listing and exporting work beside a running daemon.
     let desk = match action {
         FeedsAction::Import { .. } => open_desk(config)?,
-        FeedsAction::List | FeedsAction::Export => open_desk_read_only(config)?,
+        _ => open_desk_read_only(config)?,
     };
     match action {
         FeedsAction::List => {
@@ -74,6 +83,8 @@ pub async fn run(config: Config, args: &FeedsArgs, out: &mut dyn Write) -> anyho
                 .collect();
             write!(out, "{}", opml::write_opml("newsdesk feeds", &feeds))?;
         }
+        // Answered above, before the store is opened.
+        FeedsAction::Check { .. } => {}
     }
     Ok(())
 }

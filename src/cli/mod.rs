@@ -4,6 +4,7 @@
 
 mod check;
 pub mod extract;
+mod feed_check;
 mod feeds;
 mod jsonl;
 mod lookup;

@@ -49,6 +49,27 @@ pub struct Fetched {
     pub hints: CacheHints,
 }
 
+/// One redirect on the way to a feed: its status and where it pointed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub status: u16,
+    pub to: Url,
+}
+
+impl Hop {
+    /// 301 and 308 say the old address is gone for good: the config should say the new one.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self.status, 301 | 308)
+    }
+}
+
+/// What [`Fetcher::probe`] saw: the redirects, then the outcome.
+#[derive(Debug)]
+pub struct Probe {
+    pub hops: Vec<Hop>,
+    pub result: Result<FetchOutcome, FetchError>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchSettings {
     pub timeout: Duration,
@@ -57,6 +78,18 @@ pub struct FetchSettings {
     /// At most this many requests in flight to one host.
     pub per_host_concurrency: usize,
     pub max_redirects: usize,
+}
+
+impl From<&crate::config::PollingConfig> for FetchSettings {
+    fn from(p: &crate::config::PollingConfig) -> Self {
+        FetchSettings {
+            timeout: p.timeout.get(),
+            max_body_bytes: p.max_body_size,
+            user_agent: p.user_agent.clone(),
+            per_host_concurrency: p.per_host_concurrency,
+            ..FetchSettings::default()
+        }
+    }
 }
 
 impl Default for FetchSettings {
@@ -122,6 +155,8 @@ pub struct Fetcher {
     settings: FetchSettings,
     client: reqwest::Client,
     public_client: reqwest::Client,
+    /// Follows no redirects: [`Fetcher::probe`] walks them itself to report each hop.
+    manual_client: reqwest::Client,
     /// Whether this handle fetches through `public_client` ([`Fetcher::public_only`]).
     public_only: bool,
     /// host → permits for requests in flight to it; shared by clones.
@@ -130,12 +165,17 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
-        let build = |public_only: bool| {
+        let build = |public_only: bool, follow: bool| {
+            let redirects = if follow {
+                reach::redirect_policy(settings.max_redirects, public_only)
+            } else {
+                reqwest::redirect::Policy::none()
+            };
             let builder = reqwest::Client::builder()
                 .user_agent(settings.user_agent.clone())
                 .timeout(settings.timeout)
                 .connect_timeout(settings.timeout)
-                .redirect(reach::redirect_policy(settings.max_redirects, public_only));
+                .redirect(redirects);
             let builder = if public_only {
                 builder.dns_resolver(Arc::new(reach::PublicResolver))
             } else {
@@ -146,8 +186,9 @@ impl Fetcher {
             })
         };
         Ok(Fetcher {
-            client: build(false)?,
-            public_client: build(true)?,
+            client: build(false, true)?,
+            public_client: build(true, true)?,
+            manual_client: build(false, false)?,
             settings,
             public_only: false,
             hosts: Arc::new(Mutex::new(HashMap::new())),
@@ -232,7 +273,64 @@ impl Fetcher {
         if let Some(modified) = &validators.last_modified {
             request = request.header(header::IF_MODIFIED_SINCE, modified);
         }
-        let mut response = request.send().await.map_err(|e| self.map_error(&e))?;
+        let response = request.send().await.map_err(|e| self.map_error(&e))?;
+        self.read_response(response).await
+    }
+
+    /// A fetch that reports every redirect hop on the way (for `feeds check`): the same limits
+    /// and timeout as [`Fetcher::get`], with redirects followed one by one.
+    pub async fn probe(&self, url: &Url) -> Probe {
+        let mut hops = Vec::new();
+        let timeout = self.settings.timeout;
+        let walk = async {
+            if url.scheme() == "file" {
+                return self.read_file(url).await;
+            }
+            let mut at = url.clone();
+            loop {
+                if self.public_only {
+                    reach::check_public_url(&at).map_err(|e| FetchError::Refused(e.to_string()))?;
+                }
+                let response = self
+                    .manual_client
+                    .get(at.clone())
+                    .send()
+                    .await
+                    .map_err(|e| self.map_error(&e))?;
+                let status = response.status();
+                let next = status
+                    .is_redirection()
+                    .then(|| header_str(response.headers(), header::LOCATION))
+                    .flatten()
+                    .and_then(|location| at.join(location).ok());
+                let Some(next) = next else {
+                    return self.read_response(response).await;
+                };
+                if hops.len() >= self.settings.max_redirects {
+                    return Err(FetchError::Network(format!(
+                        "too many redirects (limit {})",
+                        self.settings.max_redirects
+                    )));
+                }
+                hops.push(Hop {
+                    status: status.as_u16(),
+                    to: next.clone(),
+                });
+                at = next;
+            }
+        };
+        let result = tokio::time::timeout(timeout, walk)
+            .await
+            .unwrap_or(Err(FetchError::Timeout(timeout)));
+        Probe { hops, result }
+    }
+
+    /// Status, cache headers, validators and the body (within the size cap) of a response.
+    async fn read_response(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<FetchOutcome, FetchError> {
+        let url = response.url().clone();
         let status = response.status();
         let hints = cache_hints(response.headers(), Timestamp::now());
         tracing::debug!(%url, status = status.as_u16(), "fetched");

@@ -90,13 +90,7 @@ impl Desk {
     /// A desk over an already opened store (tests, batch tools).
     pub fn with_store(config: Config, store: Store) -> Result<Desk, PipelineError> {
         let p = &config.polling;
-        let fetcher = Fetcher::new(FetchSettings {
-            timeout: p.timeout.get(),
-            max_body_bytes: p.max_body_size,
-            user_agent: p.user_agent.clone(),
-            per_host_concurrency: p.per_host_concurrency,
-            ..FetchSettings::default()
-        })?;
+        let fetcher = Fetcher::new(FetchSettings::from(p))?;
         let policy = PollPolicy {
             interval: p.interval.get(),
             min_interval: p.min_interval.get(),

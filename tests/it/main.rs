@@ -13,6 +13,7 @@ mod discord_post;
 mod discord_refusals;
 mod extract;
 mod faults;
+mod feed_check;
 mod fetch;
 mod item_bounds;
 mod llm;
