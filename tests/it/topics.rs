@@ -1,6 +1,8 @@
 //! The demo topics (the [[topic]] entries of config/demo.toml) against the demo feeds (config/demo/): every item
 //! meant for a topic matches it, and nothing else does.
 
+mod presets;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
