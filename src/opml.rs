@@ -5,10 +5,18 @@ use std::collections::HashSet;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpmlFeed {
     pub url: String,
     pub name: Option<String>,
+    /// The text of the innermost folder outline around the feed, if any.
+    pub category: Option<String>,
+    /// newsdesk's own settings, from `newsdesk*` attributes (a feed pack carries them; other
+    /// readers ignore unknown attributes): `newsdeskInterval`, `newsdeskFullText` and
+    /// `newsdeskRequireTopics` (comma-separated topic names).
+    pub interval: Option<String>,
+    pub full_text: Option<String>,
+    pub require_topics: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -18,18 +26,21 @@ pub enum OpmlError {
 }
 
 /// Reads every `<outline xmlUrl=…>` of an OPML document, at any nesting depth (folders are
-/// flattened). Outlines without `xmlUrl` are folders or notes and are skipped; a URL seen
-/// twice is kept once, with its first name.
+/// flattened; each feed keeps its innermost folder's name as its category). Outlines without
+/// `xmlUrl` are folders or notes; a URL seen twice is kept once, with its first name.
 pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
     let mut reader = Reader::from_str(text);
     let mut seen_root = false;
     let mut urls = HashSet::new();
     let mut feeds = Vec::new();
+    // One entry per open <outline>: the folder name it gives its children, if it is a folder.
+    let mut folders: Vec<Option<String>> = Vec::new();
     loop {
         let event = reader.read_event().map_err(|e| {
             let line = line_of(text, reader.error_position());
             OpmlError::Invalid(format!("XML error at line {line}: {e}"))
         })?;
+        let opens = matches!(event, Event::Start(_));
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = e.local_name();
@@ -41,12 +52,24 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                         )));
                     }
                     seen_root = true;
-                } else if name.as_ref().eq_ignore_ascii_case("outline")
-                    && let Some(feed) = outline_feed(e)
-                    && urls.insert(feed.url.clone())
-                {
-                    feeds.push(feed);
+                } else if name.as_ref().eq_ignore_ascii_case("outline") {
+                    let category = folders.iter().rev().flatten().next();
+                    let outline = read_outline(e, category);
+                    if opens {
+                        folders.push(match &outline {
+                            Outline::Folder(name) => name.clone(),
+                            Outline::Feed(_) => None,
+                        });
+                    }
+                    if let Outline::Feed(feed) = outline
+                        && urls.insert(feed.url.clone())
+                    {
+                        feeds.push(feed);
+                    }
                 }
+            }
+            Event::End(ref e) if e.local_name().as_ref().eq_ignore_ascii_case("outline") => {
+                folders.pop();
             }
             Event::Eof => break,
             _ => {}
@@ -60,11 +83,21 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
     Ok(feeds)
 }
 
-/// The feed of an outline element, if it has a non-empty `xmlUrl`.
-fn outline_feed(e: &BytesStart<'_>) -> Option<OpmlFeed> {
+enum Outline {
+    /// A folder (or a note) and its name.
+    Folder(Option<String>),
+    Feed(OpmlFeed),
+}
+
+/// An outline element: a feed when it has a non-empty `xmlUrl`, else a folder.
+fn read_outline(e: &BytesStart<'_>, category: Option<&String>) -> Outline {
     let mut url = None;
     let mut text = None;
     let mut title = None;
+    let mut feed = OpmlFeed {
+        category: category.cloned(),
+        ..OpmlFeed::default()
+    };
     for attr in e.attributes().flatten() {
         // HTML entities such as &nbsp; are not XML; such a value is kept as written.
         let value = attr
@@ -75,14 +108,26 @@ fn outline_feed(e: &BytesStart<'_>) -> Option<OpmlFeed> {
             "xmlurl" => url = Some(value),
             "text" => text = Some(value),
             "title" => title = Some(value),
+            "newsdeskinterval" => feed.interval = Some(value).filter(|v| !v.is_empty()),
+            "newsdeskfulltext" => feed.full_text = Some(value).filter(|v| !v.is_empty()),
+            "newsdeskrequiretopics" => {
+                feed.require_topics = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
+            }
             _ => {}
         }
     }
-    let url = url.filter(|u| !u.is_empty())?;
     let name = text
         .filter(|t| !t.is_empty())
         .or(title.filter(|t| !t.is_empty()));
-    Some(OpmlFeed { url, name })
+    match url.filter(|u| !u.is_empty()) {
+        Some(url) => Outline::Feed(OpmlFeed { url, name, ..feed }),
+        None => Outline::Folder(name),
+    }
 }
 
 fn line_of(text: &str, pos: u64) -> usize {
@@ -140,6 +185,7 @@ mod tests {
         OpmlFeed {
             url: url.into(),
             name: name.map(Into::into),
+            ..OpmlFeed::default()
         }
     }
 
@@ -159,11 +205,52 @@ mod tests {
         assert_eq!(
             feeds,
             vec![
-                feed("https://a.example/feed?x=1&y=2", Some("A & B")),
-                feed("https://b.example/rss", Some("Only title")),
-                feed("https://c.example/atom", None),
+                in_folder(
+                    feed("https://a.example/feed?x=1&y=2", Some("A & B")),
+                    "News"
+                ),
+                in_folder(feed("https://b.example/rss", Some("Only title")), "News"),
+                in_folder(feed("https://c.example/atom", None), "Tech"),
             ]
         );
+    }
+
+    fn in_folder(feed: OpmlFeed, folder: &str) -> OpmlFeed {
+        OpmlFeed {
+            category: Some(folder.into()),
+            ..feed
+        }
+    }
+
+    #[test]
+    fn newsdesk_settings_and_folders_are_read() {
+        let doc = r#"<opml version="2.0"><body>
+  <outline text="Agencies">
+    <outline text="A" xmlUrl="https://a.example/rss" newsdeskInterval="2h"
+             newsdeskFullText="always" newsdeskRequireTopics=" space-policy, ,ai-policy "/>
+    <outline text="Sub"></outline>
+    <outline text="B" xmlUrl="https://b.example/rss"></outline>
+  </outline>
+  <outline text="C" xmlUrl="https://c.example/rss" newsdeskInterval=""/>
+</body></opml>"#;
+        let feeds = parse_opml(doc).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            feeds[0],
+            OpmlFeed {
+                url: "https://a.example/rss".into(),
+                name: Some("A".into()),
+                category: Some("Agencies".into()),
+                interval: Some("2h".into()),
+                full_text: Some("always".into()),
+                require_topics: vec!["space-policy".into(), "ai-policy".into()],
+            }
+        );
+        // A closed empty folder does not capture the feeds after it; a feed at the top has none.
+        assert_eq!(
+            feeds[1],
+            in_folder(feed("https://b.example/rss", Some("B")), "Agencies")
+        );
+        assert_eq!(feeds[2], feed("https://c.example/rss", Some("C")));
     }
 
     #[test]

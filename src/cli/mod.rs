@@ -5,6 +5,7 @@
 mod check;
 pub mod extract;
 mod feed_check;
+mod feed_import;
 mod feeds;
 mod jsonl;
 mod lookup;

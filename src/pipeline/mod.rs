@@ -152,4 +152,15 @@ impl Desk {
             .get(&feed.url)
             .and_then(|i| self.config.feeds.get(*i))
     }
+
+    /// Whether a feed (and the article links in it) may reach loopback, private and link-local
+    /// addresses. Config feeds say so in `[[feed]] allow_private`; feeds added from Discord
+    /// follow `discord.allow_private_feed_urls`; imported ones what the import allowed.
+    fn may_reach_private(&self, feed: &FeedRow) -> bool {
+        match feed.origin.as_str() {
+            "config" => self.feed_config(feed).is_some_and(|f| f.allow_private),
+            "discord" => self.config.discord.allow_private_feed_urls || feed.allow_private,
+            _ => feed.allow_private,
+        }
+    }
 }

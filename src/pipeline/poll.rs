@@ -238,13 +238,14 @@ impl Desk {
         })
     }
 
-    /// The fetcher for a feed document. Feeds added from Discord are not the operator's: they
-    /// may only reach public addresses unless the config allows otherwise.
+    /// The fetcher for a feed document. The operator's own config feeds may reach any
+    /// address; feeds added from Discord or imported from a file are third-party input and
+    /// reach only public addresses unless allowed otherwise.
     fn feed_fetcher(&self, feed: &FeedRow) -> Fetcher {
-        if feed.origin == "discord" && !self.config.discord.allow_private_feed_urls {
-            self.fetcher.public_only()
-        } else {
+        if feed.origin == "config" || self.may_reach_private(feed) {
             self.fetcher.clone()
+        } else {
+            self.fetcher.public_only()
         }
     }
 }

@@ -108,11 +108,7 @@ impl Desk {
         if link.starts_with("file:") {
             return feed.url.starts_with("file:").then(|| self.fetcher.clone());
         }
-        let trusted = match feed.origin.as_str() {
-            "discord" => self.config.discord.allow_private_feed_urls,
-            _ => self.feed_config(feed).is_some_and(|f| f.allow_private),
-        };
-        Some(if trusted {
+        Some(if self.may_reach_private(feed) {
             self.fetcher.clone()
         } else {
             self.fetcher.public_only()

@@ -21,6 +21,9 @@ pub struct FeedRow {
     pub name: String,
     pub url: String,
     pub origin: String,
+    /// A feed added by a command or an import may reach private addresses (the one who added
+    /// it said so). Config feeds follow their `[[feed]] allow_private` instead.
+    pub allow_private: bool,
     pub active: bool,
     pub title: Option<String>,
     pub validators: Validators,
@@ -47,7 +50,7 @@ pub enum PollRecord<'a> {
 const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.origin, f.active, f.title, f.etag, f.last_modified, \
      f.body_hash, f.status, f.consecutive_failures, f.failing_since, f.last_error, f.last_success, \
      f.last_attempt, f.next_fetch_at, f.seeded, \
-     (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id)";
+     (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.allow_private";
 
 fn feed_from_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     let status: String = r.get(9)?;
@@ -74,6 +77,7 @@ fn feed_from_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
         next_fetch_at: ts_from_sql(r.get(15)?),
         seeded: r.get(16)?,
         item_count: r.get(17)?,
+        allow_private: r.get(18)?,
     })
 }
 
@@ -107,6 +111,15 @@ impl Store {
             .query_row("SELECT id FROM feeds WHERE url = ?1", [&spec.url], |r| {
                 r.get(0)
             })?)
+    }
+
+    /// Lets a feed added by a command or an import reach private addresses (or not).
+    pub fn set_feed_allow_private(&mut self, id: FeedId, allow: bool) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET allow_private = ?2 WHERE id = ?1",
+            params![id, allow],
+        )?;
+        Ok(())
     }
 
     pub fn feeds(&self) -> Result<Vec<FeedRow>> {

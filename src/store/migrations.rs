@@ -197,6 +197,11 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX items_pending;
     CREATE INDEX items_pending ON items(published_at, id) WHERE processed_at IS NULL;
     "#,
+    // 8: feeds imported from an OPML file are third-party input like those added from Discord:
+    // they reach only public addresses unless the import allowed private ones, recorded here.
+    r#"
+    ALTER TABLE feeds ADD COLUMN allow_private INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build knows.

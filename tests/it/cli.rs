@@ -363,10 +363,11 @@ fn digest_json_is_one_json_object_per_line_for_every_channel() {
 }
 
 /// An OPML import gets the config's own checks: a name another feed already has (from the
-/// config or from the same file) is refused with the fix; the rest is imported, and the command
-/// fails so a script notices.
+/// config or from the same file) is refused with the fix, and so is an address on this
+/// machine's network unless the import allows it; the rest is imported, refusals are reported
+/// grouped by reason, and the command fails so a script notices.
 #[test]
-fn opml_import_refuses_names_in_use_and_imports_the_rest() {
+fn opml_import_refuses_names_in_use_and_internal_addresses_and_imports_the_rest() {
     let dir = demo_copy();
     let config = dir.path().join("demo.toml");
     run_ok(&config, &["poll"]);
@@ -378,6 +379,8 @@ fn opml_import_refuses_names_in_use_and_imports_the_rest() {
          <outline text=\"Extra\" xmlUrl=\"https://example.org/extra.xml\"/>\
          <outline text=\"Extra\" xmlUrl=\"https://example.org/extra-two.xml\"/>\
          <outline text=\"Gopher\" xmlUrl=\"gopher://example.org/feed\"/>\
+         <outline text=\"Intranet\"><outline text=\"Local\" xmlUrl=\"http://127.0.0.1:9/feed.xml\"/>\
+         <outline text=\"Admin\" xmlUrl=\"http://admin.localhost/rss\"/></outline>\
          </body></opml>",
     )
     .unwrap();
@@ -398,10 +401,44 @@ fn opml_import_refuses_names_in_use_and_imports_the_rest() {
         stderr.contains("\"Extra\" is already used by https://example.org/extra.xml"),
         "{stderr}"
     );
-    assert!(stderr.contains("not an http(s) URL"), "{stderr}");
-    assert!(stdout.contains("imported 1 of 4"), "{stdout}");
+    assert!(
+        stderr.contains("refused 1 — not an http(s) URL"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused 2 — name already used"), "{stderr}");
+    assert!(
+        stderr.contains("refused 2 — an address on this machine")
+            && stderr.contains("--allow-private"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("http://127.0.0.1:9/feed.xml"), "{stderr}");
+    assert!(stdout.contains("imported 1 of 6"), "{stdout}");
     let feeds = run_ok(&config, &["feeds"]);
     assert_eq!(feeds.matches("Science Policy Wire").count(), 1, "{feeds}");
     assert!(feeds.contains("https://example.org/extra.xml"), "{feeds}");
     assert!(!feeds.contains("extra-two"), "{feeds}");
+    assert!(!feeds.contains("Local"), "{feeds}");
+
+    // The operator vouches for the file: its internal addresses are imported too.
+    let again = newsdesk()
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "feeds",
+            "import",
+            "--allow-private",
+            import.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        stdout.contains("imported 2 of 6") && stdout.contains("(1 already present, 3 refused)"),
+        "{stdout}"
+    );
+    let feeds = run_ok(&config, &["feeds"]);
+    assert!(
+        feeds.contains("Local") && feeds.contains("Admin"),
+        "{feeds}"
+    );
 }

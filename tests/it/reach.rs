@@ -1,5 +1,6 @@
-//! What untrusted URLs may reach: feeds added from Discord only public addresses (checked on
-//! every DNS answer and redirect hop), and no web feed may make newsdesk read local files.
+//! What untrusted URLs may reach: feeds added from Discord or imported from a file only public
+//! addresses (checked on every DNS answer and redirect hop), and no web feed may make newsdesk
+//! read local files.
 
 use newsdesk::fetch::{FetchError, FetchOutcome, FetchSettings, Fetcher};
 use newsdesk::store::FeedSpec;
@@ -40,42 +41,70 @@ async fn the_public_only_fetcher_refuses_this_machine_by_address_and_by_name() {
 
 #[tokio::test]
 async fn a_feed_added_from_discord_may_not_reach_this_machine_unless_allowed() {
-    let now = at("2026-11-21T12:00:00Z");
-    let feed = rss(&[(
-        "a1",
-        "Agency cuts grants",
-        "2026-11-21T09:00:00Z",
-        "https://example.org/a1",
-        "The agency cut grants.",
-    )]);
     for allow in [false, true] {
-        let fx = Fixture::new().await;
-        fx.server.route("/feed.xml", Resp::ok(feed.clone()));
         let extra = format!("[discord]\nallow_private_feed_urls = {allow}\n");
-        let desk = fx.desk(fx.config(&[], &extra), now);
-        let spec = FeedSpec {
-            name: "Added".into(),
-            url: fx.server.url("/feed.xml"),
-        };
-        desk.store().add_feed(&spec, "discord", now).expect("added");
-        newsdesk::daemon::poll_and_process(&desk, now, &|_, _| {})
-            .await
-            .expect("poll cycle");
-        let row = desk
-            .store()
-            .feeds()
-            .expect("feeds")
-            .into_iter()
-            .find(|f| f.name == "Added")
-            .expect("the feed");
-        if allow {
-            assert_eq!(fx.server.hits("/feed.xml"), 1);
-            assert_eq!(row.item_count, 1, "{:?}", row.health);
-        } else {
-            assert_eq!(fx.server.hits("/feed.xml"), 0, "refused before connecting");
-            let error = row.health.last_error.unwrap_or_default();
-            assert!(error.contains("internal address"), "{error}");
-        }
+        assert_reached(polled_once("discord", &extra, false).await, allow);
+    }
+}
+
+/// An imported file is third-party input too: its feeds reach this machine only when the
+/// import allowed it (`feeds import --allow-private`).
+#[tokio::test]
+async fn an_imported_feed_may_not_reach_this_machine_unless_the_import_allowed_it() {
+    for allow in [false, true] {
+        assert_reached(polled_once("opml", "", allow).await, allow);
+    }
+}
+
+/// Adds a feed on 127.0.0.1 with `origin` (allowed to reach private addresses when
+/// `allow_private`), runs one poll cycle and answers the server's hits and the feed's row.
+async fn polled_once(
+    origin: &str,
+    extra: &str,
+    allow_private: bool,
+) -> (usize, newsdesk::store::FeedRow) {
+    let now = at("2026-11-21T12:00:00Z");
+    let fx = Fixture::new().await;
+    fx.server.route(
+        "/feed.xml",
+        Resp::ok(rss(&[(
+            "a1",
+            "Agency cuts grants",
+            "2026-11-21T09:00:00Z",
+            "https://example.org/a1",
+            "The agency cut grants.",
+        )])),
+    );
+    let desk = fx.desk(fx.config(&[], extra), now);
+    let spec = FeedSpec {
+        name: "Added".into(),
+        url: fx.server.url("/feed.xml"),
+    };
+    let id = desk.store().add_feed(&spec, origin, now).expect("added");
+    desk.store()
+        .set_feed_allow_private(id, allow_private)
+        .expect("flag");
+    newsdesk::daemon::poll_and_process(&desk, now, &|_, _| {})
+        .await
+        .expect("poll cycle");
+    let row = desk
+        .store()
+        .feeds()
+        .expect("feeds")
+        .into_iter()
+        .find(|f| f.name == "Added")
+        .expect("the feed");
+    (fx.server.hits("/feed.xml"), row)
+}
+
+fn assert_reached((hits, row): (usize, newsdesk::store::FeedRow), allowed: bool) {
+    if allowed {
+        assert_eq!(hits, 1);
+        assert_eq!(row.item_count, 1, "{:?}", row.health);
+    } else {
+        assert_eq!(hits, 0, "refused before connecting");
+        let error = row.health.last_error.unwrap_or_default();
+        assert!(error.contains("internal address"), "{error}");
     }
 }
 
