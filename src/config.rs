@@ -7,6 +7,7 @@
 mod document;
 mod include;
 mod report;
+pub mod starter;
 
 use std::collections::HashSet;
 use std::fmt;

@@ -7,6 +7,7 @@ pub mod extract;
 mod feed_check;
 mod feed_import;
 mod feeds;
+mod init;
 mod jsonl;
 mod lookup;
 pub mod output;
@@ -50,6 +51,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the desk: poll feeds when due, process new items, send digests on schedule.
     Run(run::RunArgs),
+    /// Write a starter config (the science-policy feed pack, topic presets, one terminal channel).
+    Init(init::InitArgs),
     /// Validate the config and print what would run.
     Check,
     /// Poll due feeds once and process new items (no digests).
@@ -113,6 +116,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 fn run_command(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Check => check::run(&cli.config, out),
+        Command::Init(args) => init::run(args, out).map(|()| ExitCode::SUCCESS),
         Command::Relate(args) => relate::run(args, out).map(|()| ExitCode::SUCCESS),
         Command::Extract(args) => extract::run(args, out).map(|()| ExitCode::SUCCESS),
         Command::Summarize(args) => summarize::run(args, out).map(|()| ExitCode::SUCCESS),
@@ -130,6 +134,7 @@ fn run_command(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     Command::Related(args) => lookup::related(config, args, out),
                     Command::Search(args) => lookup::search(config, args, out),
                     Command::Check
+                    | Command::Init(_)
                     | Command::Relate(_)
                     | Command::Extract(_)
                     | Command::Summarize(_) => unreachable!("handled above"),

@@ -15,6 +15,7 @@ mod extract;
 mod faults;
 mod feed_check;
 mod fetch;
+mod init;
 mod item_bounds;
 mod llm;
 mod parse;
