@@ -7,6 +7,18 @@ use std::process::ExitCode;
 use crate::config::{Config, ConfigError};
 use crate::discord::route::Routes;
 
+/// Characters of a topic's query shown: enough to recognize it; the file has the rest.
+const QUERY_SHOWN: usize = 100;
+
+/// `text` on one line (runs of white space as one space), cut after `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
 pub fn run(path: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let config = match Config::load(path) {
         Ok(config) => config,
@@ -77,7 +89,7 @@ pub fn run(path: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             "  {} ({}): {}",
             topic.name.get_ref(),
             topic.display_title(),
-            topic.query
+            one_line(&topic.query.to_string(), QUERY_SHOWN)
         )?;
     }
     let token_set = std::env::var(&config.discord.token_env).is_ok_and(|t| !t.trim().is_empty());

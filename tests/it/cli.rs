@@ -26,9 +26,19 @@ fn check_accepts_the_annotated_example() {
 fn check_locates_a_typo_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("typo.toml");
+    // The example includes the topic presets beside it.
+    std::fs::create_dir(dir.path().join("topics")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/topics/science-policy.toml"
+        ),
+        dir.path().join("topics/science-policy.toml"),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(example_config()).unwrap().replacen(
-        "interval = \"15m\"",
-        "intervall = \"15m\"",
+        "interval = \"2h\"",
+        "intervall = \"2h\"",
         1,
     );
     let line = text
@@ -48,6 +58,7 @@ fn check_locates_a_typo_and_fails() {
         path.display()
     );
     assert!(stderr.contains(&expected), "{stderr}\nexpected: {expected}");
+    assert!(stderr.contains("1 error(s)"), "only the typo: {stderr}");
 }
 
 #[test]
