@@ -52,6 +52,7 @@ pub mod normalize;
 pub mod opml;
 pub mod parse;
 pub mod pipeline;
+pub mod present;
 pub mod relate;
 pub mod schedule;
 pub mod shutdown;

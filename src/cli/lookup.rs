@@ -6,8 +6,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::run::open_desk_read_only;
 use crate::config::Config;
-use crate::digest::{self, render};
 use crate::discord::commands::lookup::search_stories;
+use crate::present::{ViewSettings, markdown, story_view};
 use crate::store::{Store, StoryId};
 
 #[derive(Debug, clap::Args)]
@@ -28,12 +28,12 @@ pub struct SearchArgs {
 }
 
 pub fn related(config: Config, args: &RelatedArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let max = config.related.max;
+    let settings = ViewSettings::from(&config);
     let desk = open_desk_read_only(config)?;
     let store = desk.store();
     let story = find_story(&store, &args.target)?;
-    let view = digest::story_view(&store, story, max)?;
-    writeln!(out, "{}", render::story_block(&view))?;
+    let view = story_view(&store, story, &settings)?;
+    writeln!(out, "{}", markdown::story_block(&view))?;
     if view.related.is_empty() {
         writeln!(out, "(no related earlier stories)")?;
     }
@@ -62,7 +62,7 @@ pub fn search(config: Config, args: &SearchArgs, out: &mut dyn Write) -> anyhow:
     if fts_all_of(&text).is_none() {
         anyhow::bail!("the query has no words to search for");
     }
-    let max = config.related.max;
+    let settings = ViewSettings::from(&config);
     let desk = open_desk_read_only(config)?;
     let store = desk.store();
     // More days than the calendar holds: no bound at all.
@@ -76,8 +76,8 @@ pub fn search(config: Config, args: &SearchArgs, out: &mut dyn Write) -> anyhow:
         writeln!(out, "no stories match {text:?}")?;
     }
     for story in stories {
-        let view = digest::story_view(&store, story, max)?;
-        writeln!(out, "{}\n", render::story_block(&view))?;
+        let view = story_view(&store, story, &settings)?;
+        writeln!(out, "{}\n", markdown::story_block(&view))?;
     }
     Ok(())
 }

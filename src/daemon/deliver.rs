@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use crate::config::ChannelConfig;
 use crate::digest::{self, Digest, Sink, SinkError};
 use crate::pipeline::{Desk, PipelineError};
+use crate::present::{ViewSettings, story_view, update_view};
 use crate::store::DigestRecord;
 
 /// Sends one channel's next digest through `sink`. Outside a dry run the digest is recorded as
@@ -121,13 +122,14 @@ pub async fn retry_pending<S: Sink>(
         }
         let digest = {
             let store = desk.store();
+            let settings = ViewSettings::from(&desk.config);
             let mut stories = Vec::with_capacity(record.stories.len());
             for story in &record.stories {
-                stories.push(digest::story_view(&store, *story, desk.config.related.max)?);
+                stories.push(story_view(&store, *story, &settings)?);
             }
             let mut updates = Vec::with_capacity(record.updates.len());
             for update in &record.updates {
-                updates.extend(digest::update_view(&store, update)?);
+                updates.extend(update_view(&store, update, &settings)?);
             }
             Digest {
                 id: Some(record.id),

@@ -1,159 +1,24 @@
-//! The posted form of a digest: messages of embeds, one embed per story, inside every Discord
-//! limit. The terminal shows exactly these messages; the Discord sink sends them.
-//!
-//! Limits are counted in characters (Unicode scalar values), not bytes: content 2000, 10 embeds
-//! per message, title 256, description 4096, field name 256, field value 1024, footer 2048, and
-//! 6000 characters across all embeds of one message. Text is cut at word boundaries with an
-//! ellipsis, never inside a character or a markdown link.
+//! The posted form of a digest: a header, then one embed per story ([`crate::present::embed`])
+//! packed into messages so that no message exceeds 10 embeds or 6,000 embed characters
+//! ([`crate::present::limits`]). The terminal shows exactly these messages; the Discord sink
+//! sends them.
 
-use jiff::Timestamp;
 use serde::Serialize;
 
-use super::render::{escape, link, truncate_words};
-use super::{Coverage, Digest, StoryView, UpdateView};
+use super::Digest;
+use crate::present::limits::{CONTENT, EMBEDS_PER_MESSAGE, MESSAGE_EMBED_TOTAL, THREAD_NAME};
+use crate::present::text::{escape, truncate_words, when};
+use crate::present::{Embed, StoryEmbedStyle, story_embed, update_embed};
 use crate::store::StoryId;
-
-pub const CONTENT_LIMIT: usize = 2000;
-pub const EMBEDS_PER_MESSAGE: usize = 10;
-pub const TITLE_LIMIT: usize = 256;
-pub const DESCRIPTION_LIMIT: usize = 4096;
-pub const FIELD_NAME_LIMIT: usize = 256;
-pub const FIELD_VALUE_LIMIT: usize = 1024;
-pub const FOOTER_LIMIT: usize = 2048;
-pub const MESSAGE_EMBED_TOTAL: usize = 6000;
-/// Discord's limit on a thread's (forum post's) name.
-pub const THREAD_NAME_LIMIT: usize = 100;
-
-/// Summaries longer than this are cut: a digest is for skimming.
-const SUMMARY_CHARS: usize = 700;
-const RELATED_TITLE_CHARS: usize = 110;
-const RELATED_LINE_CHARS: usize = 140;
-/// An update's reader has seen the story: a shorter reminder of what it is about.
-const UPDATE_SUMMARY_CHARS: usize = 300;
-const OUTLET_CHARS: usize = 80;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PostMessage {
     pub content: String,
-    pub embeds: Vec<PostEmbed>,
+    pub embeds: Vec<Embed>,
     /// The stories this message shows (new or updated), so a message Discord refuses can give
     /// its stories back to the queue.
     #[serde(skip)]
     pub stories: Vec<StoryId>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PostEmbed {
-    pub title: String,
-    pub url: Option<String>,
-    pub description: String,
-    pub fields: Vec<PostField>,
-    pub footer: String,
-    pub timestamp: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PostField {
-    pub name: String,
-    pub value: String,
-}
-
-impl PostEmbed {
-    /// Characters that count toward the 6000-per-message total.
-    pub fn counted_chars(&self) -> usize {
-        let count = |s: &str| s.trim().chars().count();
-        count(&self.title)
-            + count(&self.description)
-            + count(&self.footer)
-            + self
-                .fields
-                .iter()
-                .map(|f| count(&f.name) + count(&f.value))
-                .sum::<usize>()
-    }
-}
-
-/// One embed per story: linked title, summary, "Also covered by", "Related", outlet and time.
-pub fn story_embed(story: &StoryView) -> PostEmbed {
-    let mut fields = Vec::new();
-    if !story.also_covered_by.is_empty() {
-        fields.push(coverage_field("Also covered by", &story.also_covered_by));
-    }
-    if !story.related.is_empty() {
-        let lines: Vec<String> = story
-            .related
-            .iter()
-            .map(|r| {
-                let mut line = format!(
-                    "• {} ({}, {})",
-                    link(
-                        &truncate_words(&r.title, RELATED_TITLE_CHARS),
-                        r.url.as_deref()
-                    ),
-                    escape(&truncate_words(&r.outlet, 60)),
-                    r.published.strftime("%-d %b %Y")
-                );
-                if !r.line.is_empty() {
-                    line.push_str(" — ");
-                    line.push_str(&escape(&truncate_words(&r.line, RELATED_LINE_CHARS)));
-                }
-                line
-            })
-            .collect();
-        fields.push(PostField {
-            name: "Related".to_string(),
-            value: join_within(&lines, "\n", FIELD_VALUE_LIMIT),
-        });
-    }
-    embed(story, &story.title, SUMMARY_CHARS, fields)
-}
-
-/// The parts every story embed shares: title (as given), link, summary cut to `summary_chars`,
-/// outlet and time.
-fn embed(
-    story: &StoryView,
-    title: &str,
-    summary_chars: usize,
-    fields: Vec<PostField>,
-) -> PostEmbed {
-    PostEmbed {
-        title: escape_cut(title, TITLE_LIMIT),
-        url: story
-            .url
-            .clone()
-            .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
-        description: escape_cut(
-            &truncate_words(&story.summary, summary_chars),
-            DESCRIPTION_LIMIT,
-        ),
-        fields,
-        footer: escape_cut(&story.outlet, FOOTER_LIMIT),
-        timestamp: story.published,
-    }
-}
-
-/// One embed per update: "Update:" before the linked title, a short reminder of the story, and
-/// "Now also covered by" listing only the outlets not shown before.
-pub fn update_embed(update: &UpdateView) -> PostEmbed {
-    let story = &update.story;
-    embed(
-        story,
-        &format!("Update: {}", story.title),
-        UPDATE_SUMMARY_CHARS,
-        vec![coverage_field("Now also covered by", &update.new_coverage)],
-    )
-}
-
-/// Outlets as escaped links, as many whole ones as fit in a field.
-fn coverage_field(name: &str, coverage: &[Coverage]) -> PostField {
-    let links: Vec<String> = coverage
-        .iter()
-        .map(|c| link(&truncate_words(&c.outlet, OUTLET_CHARS), c.url.as_deref()))
-        .collect();
-    PostField {
-        name: name.to_string(),
-        value: join_within(&links, ", ", FIELD_VALUE_LIMIT),
-    }
 }
 
 /// "3 stories", "1 story, 2 updates", "1 update".
@@ -185,7 +50,7 @@ pub fn forum_post_name(digest: &Digest) -> String {
             }
         ),
     };
-    truncate_words(&name.replace(char::is_control, " "), THREAD_NAME_LIMIT)
+    truncate_words(&name.replace(char::is_control, " "), THREAD_NAME)
 }
 
 /// The digest as messages: a header line in the first message's content, embeds (new stories,
@@ -199,7 +64,7 @@ pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
             escape(&digest.channel),
             counts(digest)
         ),
-        CONTENT_LIMIT - 20,
+        CONTENT - 20,
     );
     if digest.is_empty() {
         return vec![PostMessage {
@@ -211,12 +76,12 @@ pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
     let embeds = digest
         .stories
         .iter()
-        .map(|s| (story_embed(s), s.story_id))
+        .map(|s| (story_embed(s, StoryEmbedStyle::FULL).fit(), s.story_id))
         .chain(
             digest
                 .updates
                 .iter()
-                .map(|u| (update_embed(u), u.story.story_id)),
+                .map(|u| (update_embed(u).fit(), u.story.story_id)),
         );
     let mut messages: Vec<PostMessage> = Vec::new();
     let mut current = PostMessage {
@@ -226,6 +91,8 @@ pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
     };
     let mut total = 0;
     for (embed, story) in embeds {
+        // An embed alone over the total (a hostile story) loses its lowest fields first.
+        let embed = embed.shrink_to(MESSAGE_EMBED_TOTAL);
         let size = embed.counted_chars();
         if !current.embeds.is_empty()
             && (current.embeds.len() == EMBEDS_PER_MESSAGE || total + size > MESSAGE_EMBED_TOTAL)
@@ -270,61 +137,25 @@ pub fn to_text(message: &PostMessage) -> String {
             out.push_str(line);
         }
         for field in &embed.fields {
-            out.push_str(&format!("\n┃ __{}__", field.name));
+            if field.name.trim_matches('\u{200b}').is_empty() {
+                out.push_str("\n┃ ");
+            } else {
+                out.push_str(&format!("\n┃ __{}__", field.name));
+            }
             for line in field.value.lines() {
                 out.push_str("\n┃ ");
                 out.push_str(line);
             }
         }
-        out.push_str(&format!(
-            "\n┃ {} · {}",
-            embed.footer,
-            embed.timestamp.strftime("%a %-d %b %Y %H:%M UTC")
-        ));
-    }
-    out
-}
-
-/// Escaped text cut to `limit` characters, never leaving a dangling backslash.
-fn escape_cut(text: &str, limit: usize) -> String {
-    let escaped = escape(text);
-    if escaped.chars().count() <= limit {
-        return escaped;
-    }
-    // Cut the raw text until its escaped form fits, so no escape sequence is split.
-    let mut budget = limit;
-    loop {
-        let candidate = escape(&truncate_words(text, budget));
-        if candidate.chars().count() <= limit || budget == 1 {
-            return candidate;
+        let byline: Vec<String> = embed
+            .footer
+            .iter()
+            .cloned()
+            .chain(embed.timestamp.map(when))
+            .collect();
+        if !byline.is_empty() {
+            out.push_str(&format!("\n┃ {}", byline.join(" · ")));
         }
-        budget = budget.saturating_sub((candidate.chars().count() - limit).max(1));
-    }
-}
-
-/// Whole items joined by `sep` within `limit` characters; items that do not fit are dropped
-/// (a link is never cut in half). A single oversize item is cut as plain text.
-fn join_within(items: &[String], sep: &str, limit: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    for item in items {
-        let extra = item.chars().count()
-            + if out.is_empty() {
-                0
-            } else {
-                sep.chars().count()
-            };
-        if used + extra > limit {
-            if out.is_empty() {
-                return truncate_words(item, limit);
-            }
-            break;
-        }
-        if !out.is_empty() {
-            out.push_str(sep);
-        }
-        out.push_str(item);
-        used += extra;
     }
     out
 }
@@ -341,16 +172,17 @@ mod tests {
             updates: Vec::new(),
         };
         for message in super::digest_messages(&digest) {
-            assert!(message.content.chars().count() <= super::CONTENT_LIMIT);
+            assert!(message.content.chars().count() <= crate::present::limits::CONTENT);
         }
         digest.channel = "_*".repeat(1500);
         for message in super::digest_messages(&digest) {
-            assert!(message.content.chars().count() <= super::CONTENT_LIMIT);
+            assert!(message.content.chars().count() <= crate::present::limits::CONTENT);
         }
     }
 
     use super::*;
-    use crate::digest::RelatedView;
+    use crate::present::{Coverage, RelatedView, StoryView, UpdateView, limits};
+    use jiff::Timestamp;
 
     fn hostile_story(i: usize) -> StoryView {
         let long = "@everyone **boom** ".repeat(600);
@@ -411,13 +243,13 @@ mod tests {
             "research-security · 2026-11-29 · 3 stories"
         );
         digest.channel = "c".repeat(300);
-        assert!(forum_post_name(&digest).chars().count() <= THREAD_NAME_LIMIT);
+        assert!(forum_post_name(&digest).chars().count() <= THREAD_NAME);
         digest.channel = "c".into();
         // A lone story names its post after itself, within the limit.
         digest.stories.truncate(1);
         let lone = forum_post_name(&digest);
         assert!(lone.starts_with("0 @everyone"), "{lone}");
-        assert!(lone.chars().count() <= THREAD_NAME_LIMIT);
+        assert!(lone.chars().count() <= THREAD_NAME);
         digest.stories.clear();
         assert_eq!(forum_post_name(&digest), "c · 2026-11-29 · no new stories");
     }
@@ -425,18 +257,19 @@ mod tests {
     /// Every Discord limit holds and nothing hostile survives, in every message.
     fn assert_within_limits(messages: &[PostMessage]) {
         for m in messages {
-            assert!(m.content.chars().count() <= CONTENT_LIMIT);
+            assert!(m.content.chars().count() <= CONTENT);
             assert!(m.embeds.len() <= EMBEDS_PER_MESSAGE);
             assert!(
-                m.embeds.iter().map(PostEmbed::counted_chars).sum::<usize>() <= MESSAGE_EMBED_TOTAL
+                m.embeds.iter().map(Embed::counted_chars).sum::<usize>() <= MESSAGE_EMBED_TOTAL
             );
             for e in &m.embeds {
-                assert!(e.title.chars().count() <= TITLE_LIMIT);
-                assert!(e.description.chars().count() <= DESCRIPTION_LIMIT);
-                assert!(e.footer.chars().count() <= FOOTER_LIMIT);
+                assert!(e.title.chars().count() <= limits::EMBED_TITLE);
+                assert!(e.description.chars().count() <= limits::EMBED_DESCRIPTION);
+                assert!(e.footer.as_deref().unwrap_or("").chars().count() <= limits::FOOTER);
+                assert!(e.fields.len() <= limits::EMBED_FIELDS);
                 for f in &e.fields {
-                    assert!(f.name.chars().count() <= FIELD_NAME_LIMIT);
-                    assert!(f.value.chars().count() <= FIELD_VALUE_LIMIT);
+                    assert!(f.name.chars().count() <= limits::FIELD_NAME);
+                    assert!(f.value.chars().count() <= limits::FIELD_VALUE);
                     // Whole links only: every "[" that opens a link is closed.
                     assert_eq!(
                         f.value.matches("](<").count(),
@@ -444,9 +277,12 @@ mod tests {
                     );
                     assert!(!f.value.contains("@everyone"));
                 }
-                let text = format!("{} {} {}", e.title, e.description, e.footer);
+                let text = format!("{} {}", e.title, e.description);
                 assert!(!text.contains("@everyone"));
                 assert!(!text.contains("**boom**"));
+                // Footers are plain text (not rendered as markdown): one line, no mention.
+                let footer = e.footer.as_deref().unwrap_or_default();
+                assert!(!footer.contains("@everyone") && !footer.contains('\n'));
                 assert!(!e.title.ends_with('\\'));
             }
         }
@@ -535,7 +371,7 @@ mod tests {
             updates,
         };
         let messages = digest_messages(&digest);
-        let embeds: Vec<&PostEmbed> = messages.iter().flat_map(|m| &m.embeds).collect();
+        let embeds: Vec<&Embed> = messages.iter().flat_map(|m| &m.embeds).collect();
         assert_eq!(embeds.len(), 50);
         assert!(embeds[..20].iter().all(|e| !e.title.starts_with("Update:")));
         assert!(embeds[20..].iter().all(|e| e.title.starts_with("Update: ")));

@@ -1,18 +1,20 @@
 //! Digests: which stories a channel gets next, what each story shows, and where it goes.
 //!
-//! [`compose`] reads the store into plain [`Digest`] values; [`render`] turns them into the exact
-//! messages that are posted; a [`Sink`] delivers them (the terminal here, Discord later).
+//! [`compose`] picks a channel's stories and reads each into a [`StoryView`] (built by
+//! [`crate::present`], which decides what a story shows); [`layout`] packs their embeds into the
+//! exact messages that are posted; a [`Sink`] delivers them (the terminal here, Discord in
+//! `discord`).
 
 pub mod layout;
-pub mod render;
 pub mod sink;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::config::{ChannelConfig, ChannelMode, Config};
+use crate::present::{StoryView, UpdateView, ViewSettings, story_view, update_view};
 pub use crate::store::StoryOutlets;
-use crate::store::{ItemRow, Result, Store, StoryId};
+use crate::store::{Result, Store};
 
 pub use sink::{Sink, SinkError, TerminalSink};
 
@@ -61,84 +63,6 @@ impl Digest {
     }
 }
 
-/// One story as a reader sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoryView {
-    pub story_id: StoryId,
-    pub title: String,
-    pub outlet: String,
-    pub published: Timestamp,
-    pub url: Option<String>,
-    pub summary: String,
-    /// Other outlets reporting the same event.
-    pub also_covered_by: Vec<Coverage>,
-    /// Earlier stories on the same subject, best first.
-    pub related: Vec<RelatedView>,
-    pub topics: Vec<String>,
-}
-
-impl StoryView {
-    /// Every outlet this view shows: the lead's, then the other coverage.
-    pub fn outlets(&self) -> Vec<String> {
-        let mut outlets = vec![self.outlet.clone()];
-        for c in &self.also_covered_by {
-            if !outlets.contains(&c.outlet) {
-                outlets.push(c.outlet.clone());
-            }
-        }
-        outlets
-    }
-}
-
-/// A story posted before, again because outlets not shown then have covered it since.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpdateView {
-    pub story: StoryView,
-    /// Only the outlets the channel has not been shown for this story, first published first.
-    pub new_coverage: Vec<Coverage>,
-}
-
-impl Serialize for UpdateView {
-    /// The story's fields with `"update": true` and `new_coverage`, so JSON readers see one
-    /// flat entry marked as an update.
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Flagged<'a> {
-            update: bool,
-            #[serde(flatten)]
-            story: &'a StoryView,
-            new_coverage: &'a [Coverage],
-        }
-        Flagged {
-            update: true,
-            story: &self.story,
-            new_coverage: &self.new_coverage,
-        }
-        .serialize(serializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Coverage {
-    pub outlet: String,
-    pub title: String,
-    pub url: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RelatedView {
-    pub story_id: StoryId,
-    pub title: String,
-    pub outlet: String,
-    pub published: Timestamp,
-    pub url: Option<String>,
-    /// One line about it: the first sentence of its summary.
-    pub line: String,
-}
-
 /// The next digest of `channel`: announceable stories matching its topics that it has not been
 /// sent, newest first, at most `max_stories`. Stories older than `polling.max_item_age` are left
 /// out (all ages when that is off). With `updates = true`, what is left of `max_stories` goes to
@@ -158,16 +82,17 @@ pub fn compose(
         now - max_age.as_span()
     };
     let name = channel.name.get_ref();
+    let settings = ViewSettings::from(config);
     let rows = store.unposted_stories(name, &topics, since, channel.max_stories)?;
     let mut stories = Vec::with_capacity(rows.len());
     for row in rows {
-        stories.push(story_view(store, row.id, config.related.max)?);
+        stories.push(story_view(store, row.id, &settings)?);
     }
     let mut updates = Vec::new();
     if channel.updates {
         let budget = channel.max_stories.saturating_sub(stories.len());
         for row in store.story_updates(name, &topics, since, budget)? {
-            updates.extend(update_view(store, &row)?);
+            updates.extend(update_view(store, &row, &settings)?);
         }
     }
     Ok(Digest {
@@ -177,103 +102,6 @@ pub fn compose(
         stories,
         updates,
     })
-}
-
-/// An update of `row.story_id` announcing `row.outlets` (each with its first item there);
-/// None when none of those outlets still has an item in the story.
-pub fn update_view(store: &Store, row: &StoryOutlets) -> Result<Option<UpdateView>> {
-    // Related was shown with the story; an update is only about who covers it now.
-    let story = story_view(store, row.story_id, 0)?;
-    let items = store.items_of_story(row.story_id)?;
-    let new_coverage: Vec<Coverage> = row
-        .outlets
-        .iter()
-        .filter_map(|outlet| items.iter().find(|i| &i.outlet == outlet))
-        .map(|item| Coverage {
-            outlet: item.outlet.clone(),
-            title: item.title.clone(),
-            url: item.url.clone(),
-        })
-        .collect();
-    Ok((!new_coverage.is_empty()).then_some(UpdateView {
-        story,
-        new_coverage,
-    }))
-}
-
-/// Everything shown for one story: lead item, other coverage, Related list.
-pub fn story_view(store: &Store, story: StoryId, max_related: usize) -> Result<StoryView> {
-    let row = store.story(story)?;
-    let items = store.items_of_story(story)?;
-    let lead = match items.iter().find(|i| i.id == row.lead_item_id) {
-        Some(lead) => lead.clone(),
-        None => store.item(row.lead_item_id)?,
-    };
-    let mut also: Vec<Coverage> = Vec::new();
-    for item in items
-        .iter()
-        .filter(|i| i.id != lead.id && i.outlet != lead.outlet)
-    {
-        if !also.iter().any(|c| c.outlet == item.outlet) {
-            also.push(Coverage {
-                outlet: item.outlet.clone(),
-                title: item.title.clone(),
-                url: item.url.clone(),
-            });
-        }
-    }
-    let mut related = Vec::new();
-    for link in store.related_of(story)?.into_iter().take(max_related) {
-        let other = store.story(link.story_id)?;
-        let head = store.item(other.lead_item_id)?;
-        related.push(RelatedView {
-            story_id: other.id,
-            line: first_sentence(head.summary.as_deref().unwrap_or(&head.feed_text)),
-            title: head.title,
-            outlet: head.outlet,
-            published: other.published,
-            url: head.url,
-        });
-    }
-    let mut topics = Vec::new();
-    for item in &items {
-        for t in store.topics_of_item(item.id)? {
-            if !topics.contains(&t) {
-                topics.push(t);
-            }
-        }
-    }
-    Ok(StoryView {
-        story_id: story,
-        summary: summary_of(&lead),
-        title: lead.title,
-        outlet: lead.outlet,
-        published: row.published,
-        url: lead.url,
-        also_covered_by: also,
-        related,
-        topics,
-    })
-}
-
-fn summary_of(item: &ItemRow) -> String {
-    match item.summary.as_deref() {
-        Some(s) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => crate::summarize::summarize(Some(&item.title), &item.feed_text, Default::default()),
-    }
-}
-
-/// The first sentence of a summary (or its first 160 characters), for one-line mentions.
-fn first_sentence(text: &str) -> String {
-    let text = text.trim();
-    let end = text
-        .char_indices()
-        .find(|&(i, c)| {
-            matches!(c, '.' | '!' | '?') && text[i + c.len_utf8()..].starts_with(' ') && i > 20
-        })
-        .map(|(i, c)| i + c.len_utf8())
-        .unwrap_or(text.len());
-    render::truncate_words(&text[..end], 160)
 }
 
 /// Names of the channels configured as forums (the terminal shows the post each digest opens).

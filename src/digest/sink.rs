@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use super::Digest;
-use super::{layout, render};
+use super::layout;
 use crate::cli::output;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub trait Sink: Send + Sync {
 
 /// Prints each message as it would be posted, separated by a rule naming the channel (and, for
 /// a forum channel, the title of the post the digest opens); as JSON, one line per digest
-/// ([`render::json`]), so several channels' digests stay parseable one line at a time.
+/// ([`crate::present::json`]), so several channels' digests stay parseable one line at a time.
 ///
 /// A closed pipe ends the process quietly ([`crate::cli::output`]): the delivery loop would log
 /// the write error and go on printing to nobody.
@@ -80,7 +80,7 @@ impl<W: Write + Send> TerminalSink<W> {
     fn write(&self, digest: &Digest) -> Result<(), SinkError> {
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         if self.json {
-            writeln!(out, "{}", render::json(digest))?;
+            writeln!(out, "{}", crate::present::json(digest))?;
         } else {
             let messages = layout::digest_messages(digest);
             let total = messages.len();

@@ -11,13 +11,14 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serenity::all::{
     Command, CommandDataOption, CommandDataOptionValue, CommandInteraction, Context,
-    CreateAllowedMentions, CreateAutocompleteResponse, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    EditInteractionResponse, EventHandler, GuildId, Interaction, Ready,
+    CreateAllowedMentions, CreateAutocompleteResponse, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EditInteractionResponse,
+    EventHandler, GuildId, Interaction, Ready,
 };
 use serenity::async_trait;
 
-use super::commands::{self, CommandRequest, OptionValue, Reply, ReplyEmbed};
+use super::commands::{self, CommandRequest, OptionValue, Reply};
+use super::embed::create_embed;
 use crate::pipeline::Desk;
 
 /// A command answered directly must be ready within this; Discord allows 3 s in all, and the
@@ -217,23 +218,6 @@ pub fn flatten_options(options: &[CommandDataOption], req: &mut CommandRequest) 
     }
 }
 
-fn embed_of(e: &ReplyEmbed) -> CreateEmbed {
-    let mut embed = CreateEmbed::new().title(e.title.clone());
-    if !e.description.is_empty() {
-        embed = embed.description(e.description.clone());
-    }
-    if let Some(url) = &e.url {
-        embed = embed.url(url.clone());
-    }
-    for f in &e.fields {
-        embed = embed.field(f.name.clone(), f.value.clone(), f.inline);
-    }
-    if let Some(footer) = &e.footer {
-        embed = embed.footer(CreateEmbedFooter::new(footer.clone()));
-    }
-    embed
-}
-
 /// A direct answer (interaction callback type 4).
 pub fn message_of(reply: &Reply) -> CreateInteractionResponseMessage {
     let mut message = CreateInteractionResponseMessage::new()
@@ -243,7 +227,7 @@ pub fn message_of(reply: &Reply) -> CreateInteractionResponseMessage {
         message = message.content(reply.content.clone());
     }
     if !reply.embeds.is_empty() {
-        message = message.embeds(reply.embeds.iter().map(embed_of).collect());
+        message = message.embeds(reply.embeds.iter().map(create_embed).collect());
     }
     message
 }
@@ -262,7 +246,7 @@ async fn complete(
             .allowed_mentions(CreateAllowedMentions::new())
             .ephemeral(true)
             .content(reply.content.clone())
-            .embeds(reply.embeds.iter().map(embed_of).collect());
+            .embeds(reply.embeds.iter().map(create_embed).collect());
         return cmd.create_followup(&ctx.http, followup).await.map(|_| ());
     }
     cmd.edit_response(&ctx.http, edit_of(reply))
@@ -281,7 +265,7 @@ pub fn edit_of(reply: &Reply) -> EditInteractionResponse {
     EditInteractionResponse::new()
         .allowed_mentions(CreateAllowedMentions::new())
         .content(reply.content.clone())
-        .embeds(reply.embeds.iter().map(embed_of).collect())
+        .embeds(reply.embeds.iter().map(create_embed).collect())
 }
 
 #[cfg(test)]
@@ -323,9 +307,9 @@ mod tests {
 
     #[test]
     fn replies_never_allow_mentions() {
-        let reply = Reply::public("hi").with_embed(ReplyEmbed {
+        let reply = Reply::public("hi").with_embed(crate::present::Embed {
             title: "t".into(),
-            ..ReplyEmbed::default()
+            ..crate::present::Embed::default()
         });
         let json = serde_json::to_value(message_of(&reply)).expect("serializes");
         assert_eq!(

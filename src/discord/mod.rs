@@ -5,6 +5,7 @@
 
 pub mod bot;
 pub mod commands;
+pub mod embed;
 pub mod handler;
 pub mod route;
 pub mod sink;

@@ -206,7 +206,7 @@ async fn on_the_next_digest_carries_one_update_with_only_the_new_outlets_once() 
         .collect();
     assert_eq!(outlets, ["Monitor", "Courier"]);
     let json: serde_json::Value =
-        serde_json::from_str(&digest::render::json(&preview)).expect("json");
+        serde_json::from_str(&newsdesk::present::json(&preview)).expect("json");
     assert_eq!(json["updates"][0]["update"], true, "{json}");
 
     let (sent, printed) = deliver(&desk, "2026-11-23T12:00:00Z").await;

@@ -410,7 +410,7 @@ async fn hostile_titles_are_neutralized_in_the_digest() {
         assert!(
             m.embeds
                 .iter()
-                .all(|e| e.title.chars().count() <= layout::TITLE_LIMIT)
+                .all(|e| e.title.chars().count() <= newsdesk::present::limits::EMBED_TITLE)
         );
         assert!(!text.contains("@everyone"), "{text}");
         assert!(!text.contains("<@&123>"), "{text}");

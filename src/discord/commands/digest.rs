@@ -4,8 +4,9 @@ use jiff::Timestamp;
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
 use super::{CommandRequest, Outcome, Reply, config_channel, story_embeds};
-use crate::digest::render::escape;
 use crate::pipeline::Desk;
+use crate::present::text::escape;
+use crate::present::{ViewSettings, story_view};
 
 /// Stories one `/digest` shows (one embed each, and a message holds 10).
 const MAX_STORIES: usize = 10;
@@ -66,17 +67,14 @@ pub fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
     if rows.is_empty() {
         return Ok(Reply::private(format!("{heading}: no stories yet.")));
     }
+    let settings = ViewSettings::from(config);
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
-        views.push(crate::digest::story_view(
-            &store,
-            row.id,
-            config.related.max,
-        )?);
+        views.push(story_view(&store, row.id, &settings)?);
     }
     let content = heading;
     Ok(Reply {
-        embeds: story_embeds(&views, &content),
+        embeds: story_embeds(&views),
         content,
         ephemeral: false,
     })

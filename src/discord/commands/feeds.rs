@@ -6,14 +6,14 @@ use jiff::Timestamp;
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
 use url::Url;
 
-use super::request::{DESCRIPTION_LIMIT, MANAGE_GUILD, join_lines};
-use super::{
-    CommandError, CommandRequest, Outcome, Reply, ReplyEmbed, escaped_within, guard, require, when,
-};
-use crate::digest::render::{escape, link, truncate_words};
+use super::request::MANAGE_GUILD;
+use super::{CommandError, CommandRequest, Outcome, Reply, guard, require};
 use crate::fetch::FetchOutcome;
 use crate::fetch::schedule::FeedStatus;
 use crate::pipeline::Desk;
+use crate::present::Embed;
+use crate::present::limits::EMBED_DESCRIPTION;
+use crate::present::text::{escape, escape_within, join_lines, link, truncate_words, when};
 use crate::store::{FeedRemoval, FeedSpec};
 
 /// Longest feed name accepted from Discord.
@@ -79,7 +79,7 @@ fn list(desk: &Desk) -> Outcome {
             };
             format!(
                 "**{}** ({}{origin}): {}, {} items",
-                link(&truncate_words(&f.name, NAME_LIMIT), Some(&f.url)),
+                link(&f.name, Some(&f.url), NAME_LIMIT),
                 escape(&truncate_words(&f.url, 120)),
                 f.health.status.as_str(),
                 f.item_count
@@ -89,12 +89,12 @@ fn list(desk: &Desk) -> Outcome {
     let description = if lines.is_empty() {
         "No feeds yet: add one to the config file or with /feeds add.".to_string()
     } else {
-        join_lines(&lines, DESCRIPTION_LIMIT)
+        join_lines(&lines, EMBED_DESCRIPTION)
     };
-    Ok(Reply::private("").with_embed(ReplyEmbed {
+    Ok(Reply::private("").with_embed(Embed {
         title: format!("Feeds ({active})"),
         description,
-        ..ReplyEmbed::default()
+        ..Embed::default()
     }))
 }
 
@@ -114,7 +114,7 @@ fn health(desk: &Desk, now: Timestamp) -> Outcome {
             escape(&truncate_words(&f.name, NAME_LIMIT)),
             f.health.status.as_str(),
             f.health.consecutive_failures,
-            escaped_within(error, 300)
+            escape_within(error, 300)
         ));
     }
     let failing = lines.len();
@@ -124,7 +124,7 @@ fn health(desk: &Desk, now: Timestamp) -> Outcome {
             lines.push(format!(
                 "Channel **{}** is paused: {}",
                 escape(name),
-                escaped_within(&reason, 300)
+                escape_within(&reason, 300)
             ));
         }
     }
@@ -141,8 +141,8 @@ fn health(desk: &Desk, now: Timestamp) -> Outcome {
             "Dropped from **{}** on {}: {} ({})",
             escape(&channel),
             when(at),
-            escaped_within(&title, 120),
-            escaped_within(&why, 200)
+            escape_within(&title, 120),
+            escape_within(&why, 200)
         ));
     }
     if lines.is_empty() {
@@ -151,14 +151,14 @@ fn health(desk: &Desk, now: Timestamp) -> Outcome {
             feeds.len()
         ));
     }
-    Ok(Reply::private("").with_embed(ReplyEmbed {
+    Ok(Reply::private("").with_embed(Embed {
         title: "Feed health".to_string(),
-        description: join_lines(&lines, DESCRIPTION_LIMIT),
+        description: join_lines(&lines, EMBED_DESCRIPTION),
         footer: Some(format!(
             "{failing} of {} feeds failing or dead · {paused} channels paused",
             feeds.len()
         )),
-        ..ReplyEmbed::default()
+        ..Embed::default()
     }))
 }
 
@@ -176,7 +176,7 @@ pub async fn add(desk: &Arc<Desk>, req: &CommandRequest, now: Timestamp) -> Outc
         Err(e) => {
             return Ok(Reply::private(format!(
                 "That is not a URL ({e}): {}",
-                escaped_within(raw, 300)
+                escape_within(raw, 300)
             )));
         }
     };
@@ -216,7 +216,7 @@ pub async fn add(desk: &Arc<Desk>, req: &CommandRequest, now: Timestamp) -> Outc
         Err(e) => {
             return Ok(Reply::private(format!(
                 "Could not fetch it: {}. Not added.",
-                escaped_within(&e.to_string(), 300)
+                escape_within(&e.to_string(), 300)
             )));
         }
     };
@@ -229,7 +229,7 @@ pub async fn add(desk: &Arc<Desk>, req: &CommandRequest, now: Timestamp) -> Outc
         Err(e) => {
             return Ok(Reply::private(format!(
                 "That is not a feed newsdesk can read: {}. Not added.",
-                escaped_within(&e.to_string(), 300)
+                escape_within(&e.to_string(), 300)
             )));
         }
     };

@@ -3,8 +3,8 @@
 //! [`execute`] takes a [`CommandRequest`] and returns a [`Reply`] already cut to Discord's
 //! limits; [`autocomplete`] returns topic (or feed) name choices; [`definitions`] are the
 //! builders registered at start. [`crate::discord::handler`] converts between these and
-//! serenity's types. Feed text in replies always goes through
-//! [`crate::digest::render::escape`].
+//! serenity's types. Stories are shown by [`crate::present`], as in digests; other feed text in
+//! replies always goes through [`crate::present::text::escape`].
 
 pub mod digest;
 pub mod feeds;
@@ -23,13 +23,13 @@ use jiff::Timestamp;
 use serenity::all::CreateCommand;
 
 use crate::config::{ChannelConfig, Config};
-use crate::digest::StoryView;
-use crate::digest::render::{escape, link, truncate_words};
 use crate::pipeline::Desk;
+use crate::present::limits::{EMBEDS_PER_MESSAGE, MESSAGE_EMBED_TOTAL};
+use crate::present::text::{escape, truncate_words};
+use crate::present::{Embed, StoryEmbedStyle, StoryView, story_embed};
 use crate::store::StoreError;
 
-pub use request::{CommandRequest, OptionValue, Reply, ReplyEmbed, ReplyField};
-use request::{TITLE_LIMIT, join_lines};
+pub use request::{CommandRequest, OptionValue, Reply};
 
 /// Choices Discord shows at most for one autocomplete.
 pub const MAX_CHOICES: usize = 25;
@@ -207,99 +207,22 @@ fn require(req: &CommandRequest, bit: u64, what: &str) -> Option<Reply> {
     })
 }
 
-/// Feed text escaped for markdown and kept within `limit` characters after escaping.
-pub fn escaped_within(text: &str, limit: usize) -> String {
-    let mut raw_limit = limit;
-    loop {
-        let escaped = escape(&truncate_words(text, raw_limit));
-        let len = escaped.chars().count();
-        if len <= limit || raw_limit == 0 {
-            return escaped;
-        }
-        raw_limit = raw_limit.saturating_sub((len - limit).max(1));
-    }
-}
-
-fn day(t: Timestamp) -> String {
-    t.strftime("%-d %b %Y").to_string()
-}
-
-fn when(t: Timestamp) -> String {
-    t.strftime("%a %-d %b %Y %H:%M UTC").to_string()
-}
-
-/// Plain text for footers (not markdown-rendered): one line.
-fn plain(text: &str, limit: usize) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    truncate_words(&one_line, limit)
-}
-
-/// One story as an embed: linked title, summary, other coverage and the Related list within
-/// `budget` characters of description; outlet, time and topics in the footer.
-pub fn story_embed(view: &StoryView, budget: usize) -> ReplyEmbed {
-    let mut lines = Vec::new();
-    let summary_budget = (budget / 2).clamp(80, 700);
-    if !view.summary.trim().is_empty() {
-        lines.push(escaped_within(&view.summary, summary_budget));
-    }
-    if !view.also_covered_by.is_empty() {
-        let outlets: Vec<String> = view
-            .also_covered_by
-            .iter()
-            .take(5)
-            .map(|c| link(&truncate_words(&c.outlet, 60), c.url.as_deref()))
-            .collect();
-        lines.push(format!("**Also covered by:** {}", outlets.join(", ")));
-    }
-    if !view.related.is_empty() {
-        lines.push("**Related:**".to_string());
-        for r in &view.related {
-            lines.push(format!(
-                "- {} ({}, {})",
-                link(&truncate_words(&r.title, 120), r.url.as_deref()),
-                escape(&truncate_words(&r.outlet, 60)),
-                day(r.published)
-            ));
-        }
-    }
-    let mut footer = format!("{} · {}", plain(&view.outlet, 200), when(view.published));
-    if !view.topics.is_empty() {
-        footer.push_str(&format!(" · {}", plain(&view.topics.join(", "), 200)));
-    }
-    ReplyEmbed {
-        title: escaped_within(&view.title, TITLE_LIMIT),
-        url: view
-            .url
-            .clone()
-            .filter(|u| url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))),
-        description: join_lines(&lines, budget),
-        fields: Vec::new(),
-        footer: Some(footer),
-    }
-}
-
-/// Stories as embeds sharing one message's 6000-character budget.
-fn story_embeds(views: &[StoryView], content: &str) -> Vec<ReplyEmbed> {
-    let n = views.len().clamp(1, request::EMBEDS_LIMIT);
-    // Per embed: title (≤256) and footer (~300) come off the share; the rest is description.
-    let share = request::EMBED_TOTAL_LIMIT.saturating_sub(content.chars().count()) / n;
-    let budget = share
-        .saturating_sub(600)
-        .clamp(100, request::DESCRIPTION_LIMIT);
-    views
+/// Stories as embeds sharing one message's 6,000 embed characters: each gets an equal share,
+/// and one that does not fit its share loses its lowest Related entries first.
+pub fn story_embeds(views: &[StoryView]) -> Vec<Embed> {
+    let shown = &views[..views.len().min(EMBEDS_PER_MESSAGE)];
+    let share = MESSAGE_EMBED_TOTAL / shown.len().max(1);
+    shown
         .iter()
-        .take(request::EMBEDS_LIMIT)
-        .map(|v| story_embed(v, budget))
+        .map(|v| story_embed(v, StoryEmbedStyle::FULL).fit().shrink_to(share))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::{Coverage, RelatedView};
+    use crate::present::limits::EMBED_TITLE;
+    use crate::present::{Coverage, RelatedView};
 
     fn view(title: &str) -> StoryView {
         StoryView {
@@ -333,29 +256,32 @@ mod tests {
         let views: Vec<StoryView> = (0..10).map(|_| view(&"@here ".repeat(80))).collect();
         let reply = Reply {
             content: "Latest".into(),
-            embeds: story_embeds(&views, "Latest"),
+            embeds: story_embeds(&views),
             ephemeral: false,
         }
         .fit();
         assert_eq!(reply.embeds.len(), 10);
-        assert!(reply.embed_chars() <= request::EMBED_TOTAL_LIMIT);
+        assert!(reply.embed_chars() <= MESSAGE_EMBED_TOTAL);
         for e in &reply.embeds {
             assert!(!e.title.contains("@here"), "{}", e.title);
-            assert!(e.title.chars().count() <= TITLE_LIMIT);
+            assert!(e.title.chars().count() <= EMBED_TITLE);
             assert!(!e.description.contains("<@123>"));
             assert!(!e.description.contains("**bold**"));
             assert!(!e.description.contains("](http://evil)"));
         }
-        let one = story_embed(&view("Title"), 4000);
+        let one = story_embed(&view("Title"), StoryEmbedStyle::FULL).fit();
+        let names: Vec<&str> = one.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names[..2], ["Also covered by", "Related"], "{names:?}");
         assert!(
-            one.description.contains("**Related:**"),
-            "{}",
-            one.description
-        );
-        assert!(
-            one.description
+            one.fields[0]
+                .value
                 .contains("[Ledger](<https://example.net/x>)")
         );
+        let related = one.fields[1..]
+            .iter()
+            .map(|f| f.value.lines().count())
+            .sum::<usize>();
+        assert_eq!(related, 5, "every Related entry: {:?}", one.fields);
         assert_eq!(one.url.as_deref(), Some("https://example.org/a"));
         assert!(one.footer.as_deref().is_some_and(|f| !f.contains('\n')));
     }

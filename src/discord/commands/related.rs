@@ -4,9 +4,10 @@
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
 use super::lookup::{self, LookupError, UrlLookup};
-use super::request::DESCRIPTION_LIMIT;
-use super::{CommandRequest, Outcome, Reply, escaped_within, story_embed};
+use super::{CommandRequest, Outcome, Reply};
 use crate::pipeline::Desk;
+use crate::present::text::escape_within;
+use crate::present::{StoryEmbedStyle, StoryView, ViewSettings, story_embed, story_view};
 
 const OPTION: &str = "query-or-url";
 
@@ -38,7 +39,7 @@ pub fn run(desk: &Desk, req: &CommandRequest) -> Outcome {
     let query = if target_is_url(req) {
         match lookup::story_for_url(&store, target)? {
             UrlLookup::Story(story) => {
-                let view = crate::digest::story_view(&store, story, desk.config.related.max)?;
+                let view = story_view(&store, story, &ViewSettings::from(&desk.config))?;
                 return Ok(answer(view, String::new()));
             }
             UrlLookup::Unprocessed { .. } => {
@@ -64,17 +65,17 @@ pub fn run(desk: &Desk, req: &CommandRequest) -> Outcome {
         Err(LookupError::Store(e)) => return Err(e.into()),
     };
     let Some(story) = found.first() else {
-        let mut message = format!("No stored story matches {}.", escaped_within(&query, 200));
+        let mut message = format!("No stored story matches {}.", escape_within(&query, 200));
         if !note.is_empty() {
             message = format!("{note} {message}");
         }
         return Ok(Reply::private(message));
     };
-    let view = crate::digest::story_view(&store, *story, desk.config.related.max)?;
+    let view = story_view(&store, *story, &ViewSettings::from(&desk.config))?;
     Ok(answer(view, note))
 }
 
-fn answer(view: crate::digest::StoryView, note: String) -> Reply {
+fn answer(view: StoryView, note: String) -> Reply {
     let mut content = note;
     if view.related.is_empty() {
         if !content.is_empty() {
@@ -82,5 +83,5 @@ fn answer(view: crate::digest::StoryView, note: String) -> Reply {
         }
         content.push_str("No related earlier stories for this one yet.");
     }
-    Reply::public(content).with_embed(story_embed(&view, DESCRIPTION_LIMIT))
+    Reply::public(content).with_embed(story_embed(&view, StoryEmbedStyle::FULL))
 }

@@ -4,10 +4,11 @@ use jiff::{SignedDuration, Timestamp};
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
 use super::lookup::{self, LookupError};
-use super::request::{DESCRIPTION_LIMIT, join_lines};
-use super::{CommandRequest, Outcome, Reply, ReplyEmbed, day, escaped_within};
-use crate::digest::render::{escape, link, truncate_words};
+use super::{CommandRequest, Outcome, Reply};
 use crate::pipeline::Desk;
+use crate::present::limits::{self, EMBED_DESCRIPTION};
+use crate::present::text::{day, escape_within, join_lines, link};
+use crate::present::{Embed, ViewSettings, story_view};
 
 const MAX_RESULTS: usize = 15;
 
@@ -44,27 +45,28 @@ pub fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
         }
         Err(LookupError::Store(e)) => return Err(e.into()),
     };
-    let shown_query = escaped_within(query, 200);
+    let shown_query = escape_within(query, 200);
     if found.is_empty() {
         return Ok(Reply::private(format!("No stories match {shown_query}.")));
     }
+    let settings = ViewSettings::from(&desk.config).without_related();
     let mut lines = Vec::with_capacity(found.len());
     for story in found {
-        let view = crate::digest::story_view(&store, story, 0)?;
+        let view = story_view(&store, story, &settings)?;
         lines.push(format!(
             "- {} ({}, {})",
-            link(&truncate_words(&view.title, 150), view.url.as_deref()),
-            escape(&truncate_words(&view.outlet, 60)),
+            link(&view.title, view.url.as_deref(), limits::RELATED_TITLE),
+            escape_within(&view.outlet, limits::OUTLET),
             day(view.published)
         ));
     }
     let scope = days
         .map(|d| format!(" in the last {d} days"))
         .unwrap_or_default();
-    Ok(Reply::public("").with_embed(ReplyEmbed {
-        title: escaped_within(&format!("Search: {query}"), 200),
-        description: join_lines(&lines, DESCRIPTION_LIMIT),
+    Ok(Reply::public("").with_embed(Embed {
+        title: escape_within(&format!("Search: {query}"), 200),
+        description: join_lines(&lines, EMBED_DESCRIPTION),
         footer: Some(format!("{} stories{scope}, newest first", lines.len())),
-        ..ReplyEmbed::default()
+        ..Embed::default()
     }))
 }

@@ -5,8 +5,8 @@ use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permi
 
 use super::request::MANAGE_CHANNELS;
 use super::{CommandRequest, Outcome, Reply, config_channel, require};
-use crate::digest::render::escape;
 use crate::pipeline::Desk;
+use crate::present::text::escape;
 
 pub fn definition(subscribe: bool) -> CreateCommand {
     let (name, description) = if subscribe {

@@ -5,9 +5,9 @@ use jiff::Timestamp;
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
 
 use super::request::MANAGE_GUILD;
-use super::{CommandRequest, Outcome, Reply, escaped_within, require};
-use crate::digest::render::escape;
+use super::{CommandRequest, Outcome, Reply, require};
 use crate::pipeline::Desk;
+use crate::present::text::{escape, escape_within};
 use crate::store::CustomTopic;
 use crate::topics::Query;
 
@@ -70,14 +70,14 @@ fn add(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
     if !is_topic_name(name) {
         return Ok(Reply::private(format!(
             "{} is not a valid topic name: use lower-case letters, digits and dashes.",
-            escaped_within(name, 100)
+            escape_within(name, 100)
         )));
     }
     if let Err(e) = Query::parse(query) {
         return Ok(Reply::private(format!(
             "That query does not parse: {}\nQuery: {}",
             escape(&e.to_string()),
-            escaped_within(query, 500)
+            escape_within(query, 500)
         )));
     }
     let mut store = desk.store();
@@ -105,7 +105,7 @@ fn add(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
         "Topic **{}** added: {}. Stories processed from now on are matched against it; a \
          channel follows it after /subscribe.",
         escape(name),
-        escaped_within(query, 500)
+        escape_within(query, 500)
     )))
 }
 
@@ -128,7 +128,7 @@ fn remove(desk: &Desk, req: &CommandRequest) -> Outcome {
     } else {
         Ok(Reply::private(format!(
             "There is no topic called **{}** added from Discord.",
-            escaped_within(name, 100)
+            escape_within(name, 100)
         )))
     }
 }

@@ -2,10 +2,11 @@
 
 use serenity::all::CreateCommand;
 
-use super::request::{DESCRIPTION_LIMIT, join_lines};
-use super::{Outcome, Reply, ReplyEmbed, escaped_within};
-use crate::digest::render::escape;
+use super::{Outcome, Reply};
 use crate::pipeline::Desk;
+use crate::present::Embed;
+use crate::present::limits::EMBED_DESCRIPTION;
+use crate::present::text::{escape, escape_within, join_lines};
 
 pub fn definition() -> CreateCommand {
     CreateCommand::new("topics")
@@ -48,7 +49,7 @@ pub fn run(desk: &Desk) -> Outcome {
         lines.push(format!(
             "**{}**{origin}: {} — followed by {followed}",
             escape(name),
-            escaped_within(query.as_str(), 300)
+            escape_within(query.as_str(), 300)
         ));
     }
     let everything: Vec<String> = follows
@@ -62,9 +63,9 @@ pub fn run(desk: &Desk) -> Outcome {
     if topics.is_empty() {
         lines.insert(0, "No topics yet: add one with /topic add.".to_string());
     }
-    Ok(Reply::public("").with_embed(ReplyEmbed {
+    Ok(Reply::public("").with_embed(Embed {
         title: format!("Topics ({})", topics.len()),
-        description: join_lines(&lines, DESCRIPTION_LIMIT),
-        ..ReplyEmbed::default()
+        description: join_lines(&lines, EMBED_DESCRIPTION),
+        ..Embed::default()
     }))
 }

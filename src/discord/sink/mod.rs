@@ -32,15 +32,16 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateEmbed, CreateEmbedFooter, CreateForumPost,
-    CreateMessage, ExecuteWebhook, ForumTagId, Http, Nonce,
+    ChannelId, CreateAllowedMentions, CreateEmbed, CreateForumPost, CreateMessage, ExecuteWebhook,
+    ForumTagId, Http, Nonce,
 };
 
 use self::classify::is_unknown_channel;
 use self::tags::ForumTags;
 use super::webhook::WebhookClient;
-use crate::digest::layout::{self, PostEmbed, PostMessage};
+use crate::digest::layout::{self, PostMessage};
 use crate::digest::{Digest, Sink, SinkError};
+use crate::discord::embed::create_embed;
 use crate::pipeline::Desk;
 use crate::store::StoryId;
 
@@ -127,7 +128,7 @@ impl DiscordSink {
         nonce: &str,
         tags: &[ForumTagId],
     ) -> Result<String, serenity::Error> {
-        let embeds: Vec<CreateEmbed> = message.embeds.iter().map(embed).collect();
+        let embeds: Vec<CreateEmbed> = message.embeds.iter().map(create_embed).collect();
         let builder = CreateMessage::new()
             .content(message.content.clone())
             .embeds(embeds.clone())
@@ -195,23 +196,6 @@ enum Destination<'a> {
         /// Open a forum post with this name.
         new_post: Option<String>,
     },
-}
-
-fn embed(e: &PostEmbed) -> CreateEmbed {
-    let mut out = CreateEmbed::new()
-        .title(e.title.clone())
-        .description(e.description.clone())
-        .footer(CreateEmbedFooter::new(e.footer.clone()));
-    if let Some(url) = &e.url {
-        out = out.url(url.clone());
-    }
-    if let Ok(ts) = serenity::model::Timestamp::from_unix_timestamp(e.timestamp.as_second()) {
-        out = out.timestamp(ts);
-    }
-    for field in &e.fields {
-        out = out.field(field.name.clone(), field.value.clone(), false);
-    }
-    out
 }
 
 impl Sink for DiscordSink {

@@ -1,0 +1,208 @@
+//! The Discord embed of a story, shared by digests and slash-command replies: linked headline,
+//! summary, "Also covered by", "Related" (each entry whole, over as many fields as it takes),
+//! outlet and topics in the footer, the publication time as the embed's timestamp.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::limits;
+use super::story::{Coverage, RelatedView, StoryView, UpdateView};
+use super::text::{cut_lines, day, escape_within, is_web_url, join_within, link, plain};
+
+/// An embed as plain data (serenity's builder is made from it in `discord`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Embed {
+    pub title: String,
+    /// Only http(s) URLs; Discord rejects others.
+    pub url: Option<String>,
+    pub description: String,
+    pub fields: Vec<Field>,
+    /// Plain text (Discord does not render markdown in footers).
+    pub footer: Option<String>,
+    pub timestamp: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+    pub inline: bool,
+}
+
+/// A field name Discord accepts for a field that continues the one above it.
+const CONTINUED: &str = "\u{200b}";
+
+impl Field {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Field {
+        Field {
+            name: name.into(),
+            value: value.into(),
+            inline: false,
+        }
+    }
+}
+
+impl Embed {
+    /// Characters this embed counts towards [`limits::MESSAGE_EMBED_TOTAL`].
+    pub fn counted_chars(&self) -> usize {
+        let count = |s: &str| s.trim().chars().count();
+        count(&self.title)
+            + count(&self.description)
+            + self.footer.as_deref().map_or(0, count)
+            + self
+                .fields
+                .iter()
+                .map(|f| count(&f.name) + count(&f.value))
+                .sum::<usize>()
+    }
+
+    /// The embed inside every per-embed limit: text cut at line or word boundaries, at most
+    /// 25 fields, no empty field name or value, only an http(s) URL.
+    pub fn fit(mut self) -> Embed {
+        self.title = cut_lines(&self.title, limits::EMBED_TITLE);
+        if self.title.trim().is_empty() {
+            self.title = "(untitled)".to_string();
+        }
+        self.description = cut_lines(&self.description, limits::EMBED_DESCRIPTION);
+        self.fields.truncate(limits::EMBED_FIELDS);
+        for field in &mut self.fields {
+            field.name = cut_lines(&field.name, limits::FIELD_NAME);
+            field.value = cut_lines(&field.value, limits::FIELD_VALUE);
+            if field.name.trim().is_empty() {
+                field.name = CONTINUED.to_string();
+            }
+            if field.value.trim().is_empty() {
+                field.value = CONTINUED.to_string();
+            }
+        }
+        if let Some(footer) = &mut self.footer {
+            *footer = cut_lines(footer, limits::FOOTER);
+        }
+        if self.url.as_deref().is_some_and(|u| !is_web_url(u)) {
+            self.url = None;
+        }
+        self
+    }
+
+    /// Shrinks the embed to at most `budget` counted characters: the last fields go first (the
+    /// lowest Related entries, then other coverage), then the description is cut.
+    pub fn shrink_to(mut self, budget: usize) -> Embed {
+        while self.counted_chars() > budget && self.fields.pop().is_some() {}
+        if self.counted_chars() > budget {
+            let excess = self.counted_chars() - budget;
+            let keep = self.description.chars().count().saturating_sub(excess);
+            self.description = cut_lines(&self.description, keep);
+        }
+        self
+    }
+}
+
+/// How much of a story an embed shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoryEmbedStyle {
+    /// Characters of summary.
+    pub summary: usize,
+    /// The topics in the footer.
+    pub topics: bool,
+}
+
+impl StoryEmbedStyle {
+    /// A story in a digest or in a reply about it.
+    pub const FULL: StoryEmbedStyle = StoryEmbedStyle {
+        summary: limits::SUMMARY,
+        topics: true,
+    };
+}
+
+/// One story: linked headline, summary, other coverage with links, Related entries, outlet and
+/// topics, publication time.
+pub fn story_embed(story: &StoryView, style: StoryEmbedStyle) -> Embed {
+    let mut fields = Vec::new();
+    if !story.also_covered_by.is_empty() {
+        fields.push(coverage_field("Also covered by", &story.also_covered_by));
+    }
+    fields.extend(related_fields(&story.related));
+    base(story, &story.title, style, fields)
+}
+
+/// One update: "Update:" before the linked headline, a short reminder of the story and "Now
+/// also covered by" listing only the outlets not shown before.
+pub fn update_embed(update: &UpdateView) -> Embed {
+    let story = &update.story;
+    let style = StoryEmbedStyle {
+        summary: limits::UPDATE_SUMMARY,
+        topics: false,
+    };
+    base(
+        story,
+        &format!("Update: {}", story.title),
+        style,
+        vec![coverage_field("Now also covered by", &update.new_coverage)],
+    )
+}
+
+fn base(story: &StoryView, title: &str, style: StoryEmbedStyle, fields: Vec<Field>) -> Embed {
+    let mut footer = plain(&story.outlet, limits::OUTLET);
+    if style.topics && !story.topics.is_empty() {
+        footer.push_str(" · ");
+        footer.push_str(&plain(&story.topics.join(", "), limits::TOPICS));
+    }
+    Embed {
+        title: escape_within(title, limits::EMBED_TITLE),
+        url: story.url.clone().filter(|u| is_web_url(u)),
+        description: escape_within(&story.summary, style.summary.min(limits::EMBED_DESCRIPTION)),
+        fields,
+        footer: Some(footer),
+        timestamp: Some(story.published),
+    }
+}
+
+/// Outlets as links, as many whole ones as fit in a field.
+fn coverage_field(name: &str, coverage: &[Coverage]) -> Field {
+    let links: Vec<String> = coverage
+        .iter()
+        .map(|c| link(&c.outlet, c.url.as_deref(), limits::OUTLET))
+        .collect();
+    Field::new(name, join_within(&links, ", ", limits::FIELD_VALUE))
+}
+
+/// Related entries, each whole, packed into fields of at most 1,024 characters: the first is
+/// named "Related", the ones continuing it have a blank name.
+fn related_fields(related: &[RelatedView]) -> Vec<Field> {
+    let mut fields: Vec<Field> = Vec::new();
+    for entry in related.iter().map(related_line) {
+        match fields.last_mut() {
+            Some(field)
+                if field.value.chars().count() + 1 + entry.chars().count()
+                    <= limits::FIELD_VALUE =>
+            {
+                field.value.push('\n');
+                field.value.push_str(&entry);
+            }
+            _ => {
+                let name = if fields.is_empty() {
+                    "Related"
+                } else {
+                    CONTINUED
+                };
+                fields.push(Field::new(name, cut_lines(&entry, limits::FIELD_VALUE)));
+            }
+        }
+    }
+    fields
+}
+
+/// "• [Headline](<url>) (Outlet, 1 Nov 2026) — One sentence about it."
+pub fn related_line(r: &RelatedView) -> String {
+    let mut line = format!(
+        "• {} ({}, {})",
+        link(&r.title, r.url.as_deref(), limits::RELATED_TITLE),
+        escape_within(&r.outlet, limits::OUTLET),
+        day(r.published)
+    );
+    if !r.line.is_empty() {
+        line.push_str(" — ");
+        line.push_str(&escape_within(&r.line, limits::RELATED_LINE));
+    }
+    line
+}
