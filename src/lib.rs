@@ -13,6 +13,8 @@
 //!               │                                                           │
 //!               ▼                                                           ▼
 //!            store (SQLite, WAL, migrations; the only module with SQL) ─► digest ─► sink
+//!                                        │                                   ▲
+//!                                        └──► present (what a story shows) ──┘ also: commands, CLI
 //! ```
 //!
 //! - [`config`]: the TOML file, validated with file:line:column errors; [`duration`]: "15m".
@@ -28,8 +30,13 @@
 //! - [`store`]: every table and every SQL statement; one writer per database (`store::lock`).
 //! - [`pipeline`]: polling a feed (`pipeline::poll`) and processing new items, one transaction
 //!   per item (`pipeline::process`).
-//! - [`digest`]: choosing a channel's stories, their posted layout (embeds within Discord's
-//!   limits); [`digest::Sink`] is where they go (terminal, or Discord).
+//! - [`present`]: what a story shows, decided once: [`present::build`] reads a story into a
+//!   [`present::StoryView`] (headline and link, outlets, summary, Related one-liners, topics),
+//!   rendered as a Discord embed ([`present::embed`]), markdown or JSON; every size in
+//!   [`present::limits`]. Change "what a story shows" there and every output follows.
+//! - [`digest`]: choosing a channel's stories and packing their embeds into messages;
+//!   [`digest::Sink`] is where they go (terminal, or Discord).
+//! - [`lookup`]: finding stored stories by words, URL or id (slash commands and CLI alike).
 //! - [`discord`]: where each channel goes (`discord::route`), the Discord sink (exactly-once
 //!   posting) and webhooks (no token needed), slash commands (logic on plain data), the bot.
 //! - [`daemon`]: poller, processor and deliverer side by side, faults waited out, exactly-once
@@ -47,6 +54,7 @@ pub mod discord;
 pub mod duration;
 pub mod extract;
 pub mod fetch;
+pub mod lookup;
 pub mod model;
 pub mod normalize;
 pub mod opml;

@@ -9,10 +9,10 @@ mod feed_import;
 mod feeds;
 mod init;
 mod jsonl;
-mod lookup;
 pub mod output;
 mod relate;
 mod run;
+mod stories;
 pub mod summarize;
 
 use std::io::{IsTerminal, Write};
@@ -62,9 +62,9 @@ pub enum Command {
     /// List feeds with their health, import or export OPML.
     Feeds(feeds::FeedsArgs),
     /// The Related list for a stored story (by URL or story id).
-    Related(lookup::RelatedArgs),
+    Related(stories::RelatedArgs),
     /// Full-text search over stored stories.
-    Search(lookup::SearchArgs),
+    Search(stories::SearchArgs),
     /// Batch: the main text of saved HTML pages (no config needed).
     Extract(extract::ExtractArgs),
     /// Batch: extractive summaries of JSON lines {"id","text","title"?} (no config needed).
@@ -131,8 +131,8 @@ fn run_command(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     Command::Poll(args) => run::poll(config, args, out).await,
                     Command::Digest(args) => run::digest(config, args).await,
                     Command::Feeds(args) => feeds::run(config, args, out).await,
-                    Command::Related(args) => lookup::related(config, args, out),
-                    Command::Search(args) => lookup::search(config, args, out),
+                    Command::Related(args) => stories::related(config, args, out),
+                    Command::Search(args) => stories::search(config, args, out),
                     Command::Check
                     | Command::Init(_)
                     | Command::Relate(_)

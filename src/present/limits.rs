@@ -28,6 +28,6 @@ pub const OUTLET: usize = 60;
 pub const RELATED_TITLE: usize = 120;
 /// A Related entry's one-line summary: one sentence of its summary, cut at a word only when
 /// the sentence alone is longer.
-pub const RELATED_LINE: usize = 200;
+pub const RELATED_LINE: usize = 300;
 /// Topic names in a footer.
 pub const TOPICS: usize = 200;

@@ -453,3 +453,48 @@ fn opml_import_refuses_names_in_use_and_internal_addresses_and_imports_the_rest(
         "{feeds}"
     );
 }
+
+/// The demo digest as posted: every story links to an original article, every Related entry of
+/// the JSON is in the embed (the demo sets `related.max = 4`, and some story has that many), and
+/// each one-liner is a whole sentence.
+#[test]
+fn the_demo_digest_shows_every_story_linked_with_its_whole_related_list() {
+    let dir = demo_copy();
+    let config = dir.path().join("demo.toml");
+    run_ok(&config, &["poll"]);
+    let json = run_ok(&config, &["digest", "--dry-run", "--format", "json"]);
+    let posted = run_ok(&config, &["digest", "--dry-run"]);
+    let mut most_related = 0;
+    let mut stories = 0;
+    for line in json.lines() {
+        let digest: serde_json::Value = serde_json::from_str(line).unwrap();
+        for story in digest["stories"].as_array().unwrap() {
+            stories += 1;
+            let title = story["title"].as_str().unwrap();
+            let url = story["url"].as_str().unwrap_or_default();
+            assert!(
+                url.starts_with("https://"),
+                "{title}: no web link ({url:?})"
+            );
+            let related = story["related"].as_array().unwrap();
+            most_related = most_related.max(related.len());
+            for entry in related {
+                let one_liner = entry["line"].as_str().unwrap();
+                assert!(
+                    one_liner.ends_with(['.', '!', '?', '"', '”']),
+                    "not a whole sentence: {one_liner:?}"
+                );
+            }
+            // The story's embed in the posted text: from its headline to the next embed.
+            let start = posted
+                .find(&format!("┃ **{}**", title.replace('@', "@\u{200b}")))
+                .or_else(|| posted.find(&title[title.len() / 2..]))
+                .unwrap_or_else(|| panic!("{title} not posted:\n{posted}"));
+            let embed = posted[start..].split("\n\n").next().unwrap();
+            let shown = embed.lines().filter(|l| l.starts_with("┃ • ")).count();
+            assert_eq!(shown, related.len(), "{title}:\n{embed}");
+        }
+    }
+    assert!(stories >= 8, "{json}");
+    assert_eq!(most_related, 4, "related.max entries: {json}");
+}

@@ -9,7 +9,6 @@
 pub mod digest;
 pub mod feeds;
 pub mod guard;
-pub mod lookup;
 pub mod related;
 pub mod request;
 pub mod search;

@@ -3,8 +3,8 @@
 
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
-use super::lookup::{self, LookupError, UrlLookup};
 use super::{CommandRequest, Outcome, Reply};
+use crate::lookup::{self, LookupError, UrlLookup};
 use crate::pipeline::Desk;
 use crate::present::text::escape_within;
 use crate::present::{StoryEmbedStyle, StoryView, ViewSettings, story_embed, story_view};

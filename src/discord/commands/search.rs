@@ -3,8 +3,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
-use super::lookup::{self, LookupError};
 use super::{CommandRequest, Outcome, Reply};
+use crate::lookup::{self, LookupError};
 use crate::pipeline::Desk;
 use crate::present::limits::{self, EMBED_DESCRIPTION};
 use crate::present::text::{day, escape_within, join_lines, link};

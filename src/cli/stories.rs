@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::run::open_desk_read_only;
 use crate::config::Config;
-use crate::discord::commands::lookup::search_stories;
+use crate::lookup::{self, UrlLookup, fts_all_of, search_stories};
 use crate::present::{ViewSettings, markdown, story_view};
 use crate::store::{Store, StoryId};
 
@@ -40,22 +40,22 @@ pub fn related(config: Config, args: &RelatedArgs, out: &mut dyn Write) -> anyho
     Ok(())
 }
 
+/// A story by id or by the URL of one of its articles.
 fn find_story(store: &Store, target: &str) -> anyhow::Result<StoryId> {
     if let Ok(id) = target.parse::<i64>() {
         return Ok(store.story(id)?.id);
     }
-    let canonical = crate::normalize::canonical_url(target, None)
-        .ok_or_else(|| anyhow::anyhow!("{target:?} is neither a story id nor a URL"))?;
-    let item = store
-        .item_by_url(&canonical)?
-        .ok_or_else(|| anyhow::anyhow!("no stored story has the URL {canonical}"))?;
-    item.story_id.ok_or_else(|| {
-        anyhow::anyhow!("{canonical} is stored but not processed yet; run `newsdesk poll` first")
-    })
+    match lookup::story_for_url(store, target)? {
+        UrlLookup::Story(story) => Ok(story),
+        UrlLookup::NotAUrl => anyhow::bail!("{target:?} is neither a story id nor a URL"),
+        UrlLookup::Unknown { canonical } => {
+            anyhow::bail!("no stored story has the URL {canonical}")
+        }
+        UrlLookup::Unprocessed { canonical } => {
+            anyhow::bail!("{canonical} is stored but not processed yet; run `newsdesk poll` first")
+        }
+    }
 }
-
-/// Re-exported: the search logic is shared with the slash commands.
-pub use crate::discord::commands::lookup::fts_all_of;
 
 pub fn search(config: Config, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let text = args.query.join(" ");

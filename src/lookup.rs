@@ -1,5 +1,5 @@
-//! Finding stories by words or by article URL; shared by the slash commands and the CLI's
-//! `search` and `related`.
+//! Finding stored stories: by words (full-text search), by article URL, by id. One module for
+//! the slash commands (`/search`, `/related`) and the CLI (`search`, `related`).
 
 use jiff::Timestamp;
 
