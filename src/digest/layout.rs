@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::Digest;
 use crate::present::limits::{CONTENT, EMBEDS_PER_MESSAGE, MESSAGE_EMBED_TOTAL, THREAD_NAME};
-use crate::present::text::{escape, truncate_words, when};
+use crate::present::markdown::embed_text;
+use crate::present::text::{escape, truncate_words};
 use crate::present::{Embed, StoryEmbedStyle, story_embed, update_embed};
 use crate::store::StoryId;
 
@@ -127,35 +128,8 @@ pub fn digest_messages(digest: &Digest) -> Vec<PostMessage> {
 pub fn to_text(message: &PostMessage) -> String {
     let mut out = message.content.clone();
     for embed in &message.embeds {
-        out.push_str("\n\n┃ ");
-        match &embed.url {
-            Some(url) => out.push_str(&format!("**{}** <{url}>", embed.title)),
-            None => out.push_str(&format!("**{}**", embed.title)),
-        }
-        for line in embed.description.lines() {
-            out.push_str("\n┃ ");
-            out.push_str(line);
-        }
-        for field in &embed.fields {
-            if field.name.trim_matches('\u{200b}').is_empty() {
-                out.push_str("\n┃ ");
-            } else {
-                out.push_str(&format!("\n┃ __{}__", field.name));
-            }
-            for line in field.value.lines() {
-                out.push_str("\n┃ ");
-                out.push_str(line);
-            }
-        }
-        let byline: Vec<String> = embed
-            .footer
-            .iter()
-            .cloned()
-            .chain(embed.timestamp.map(when))
-            .collect();
-        if !byline.is_empty() {
-            out.push_str(&format!("\n┃ {}", byline.join(" · ")));
-        }
+        out.push_str("\n\n");
+        out.push_str(&embed_text(embed));
     }
     out
 }

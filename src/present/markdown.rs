@@ -1,42 +1,46 @@
-//! A story as markdown text, for the terminal (`related`, `search`): the same parts as its
-//! embed, from the same [`StoryView`].
+//! A story as text for the terminal (`related`, `search`, and every digest printed instead of
+//! posted): its Discord embed written out line by line, so the terminal shows what Discord
+//! would, in Discord's markdown.
 
-use super::embed::related_line;
-use super::limits;
+use super::embed::{Embed, StoryEmbedStyle, story_embed};
 use super::story::StoryView;
-use super::text::{escape_within, link, when};
+use super::text::when;
 
-/// Linked headline, outlet and time, summary, other coverage, Related list, topics.
+/// A story as its embed reads.
 pub fn story_block(story: &StoryView) -> String {
-    let mut out = format!(
-        "### {}\n{} · {}",
-        link(&story.title, story.url.as_deref(), limits::EMBED_TITLE),
-        escape_within(&story.outlet, limits::OUTLET),
-        when(story.published)
-    );
-    if !story.summary.is_empty() {
-        out.push('\n');
-        out.push_str(&escape_within(&story.summary, limits::SUMMARY));
+    embed_text(&story_embed(story, StoryEmbedStyle::FULL).fit())
+}
+
+/// An embed as lines marked "┃ ": linked title, description, each field under its name
+/// (a continuing field without one), then footer and time.
+pub fn embed_text(embed: &Embed) -> String {
+    let mut out = match &embed.url {
+        Some(url) => format!("┃ **{}** <{url}>", embed.title),
+        None => format!("┃ **{}**", embed.title),
+    };
+    for line in embed.description.lines() {
+        out.push_str("\n┃ ");
+        out.push_str(line);
     }
-    if !story.also_covered_by.is_empty() {
-        let outlets: Vec<String> = story
-            .also_covered_by
-            .iter()
-            .map(|c| link(&c.outlet, c.url.as_deref(), limits::OUTLET))
-            .collect();
-        out.push_str("\nAlso covered by: ");
-        out.push_str(&outlets.join(", "));
-    }
-    if !story.related.is_empty() {
-        out.push_str("\nRelated:");
-        for r in &story.related {
-            out.push('\n');
-            out.push_str(&related_line(r));
+    for field in &embed.fields {
+        if field.name.trim_matches('\u{200b}').is_empty() {
+            out.push_str("\n┃ ");
+        } else {
+            out.push_str(&format!("\n┃ __{}__", field.name));
+        }
+        for line in field.value.lines() {
+            out.push_str("\n┃ ");
+            out.push_str(line);
         }
     }
-    if !story.topics.is_empty() {
-        out.push_str("\nTopics: ");
-        out.push_str(&escape_within(&story.topics.join(", "), limits::TOPICS));
+    let byline: Vec<String> = embed
+        .footer
+        .iter()
+        .cloned()
+        .chain(embed.timestamp.map(when))
+        .collect();
+    if !byline.is_empty() {
+        out.push_str(&format!("\n┃ {}", byline.join(" · ")));
     }
     out
 }
@@ -75,16 +79,22 @@ mod tests {
             !block.contains("@everyone") && !block.contains("<@123>"),
             "{block}"
         );
-        assert!(!block.contains("**bold**"), "{block}");
         assert!(
-            block.contains("(<https://example.org/a_%28b%29>)"),
+            !block.contains("**bold**") && !block.contains("](http://evil"),
             "{block}"
         );
-        assert!(block.contains("Also covered by: [Ledger](<https://example.net/x>)"));
+        assert!(block.contains("<https://example.org/a_(b)>"), "{block}");
         assert!(
-            block.contains("\n• Earlier (Monitor, 1 Nov 2026) — It began."),
+            block.contains("\n┃ __Also covered by__\n┃ [Ledger](<https://example.net/x>)"),
             "{block}"
         );
-        assert!(block.ends_with("\nTopics: ai-policy"), "{block}");
+        assert!(
+            block.contains("\n┃ __Related__\n┃ • Earlier (Monitor, 1 Nov 2026) — It began."),
+            "{block}"
+        );
+        assert!(
+            block.ends_with("\n┃ Wire · ai-policy · Fri 20 Nov 2026 10:00 UTC"),
+            "{block}"
+        );
     }
 }

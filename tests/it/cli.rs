@@ -257,7 +257,7 @@ fn demo_commands_work_end_to_end() {
     assert!(found.to_lowercase().contains("export control"), "{found}");
     let url = stories[0]["url"].as_str().unwrap();
     let related = run_ok(&config, &["related", url]);
-    assert!(related.contains("### "), "{related}");
+    assert!(related.starts_with("┃ **"), "{related}");
 
     let opml = run_ok(&config, &["feeds", "export"]);
     assert!(

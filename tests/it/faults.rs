@@ -146,7 +146,7 @@ fn a_second_writer_is_refused_while_readers_work_beside_the_daemon() {
             .args(["--config", config, "search", "agency"])
             .output()
             .is_ok_and(|o| {
-                o.status.success() && String::from_utf8_lossy(&o.stdout).contains("### ")
+                o.status.success() && String::from_utf8_lossy(&o.stdout).contains("┃ **")
             })
     });
 
