@@ -20,6 +20,7 @@
 //! - [`config`]: the TOML file, validated with file:line:column errors; [`duration`]: "15m".
 //! - [`fetch`]: HTTP client (conditional GET, size cap, per-host limits), what untrusted URLs may
 //!   reach (`fetch::reach`), and poll timing / feed health.
+//! - [`hash`]: SHA-256 as hex, the form of every stored hash.
 //! - [`charset`]: bytes to text (HTTP header, BOM, XML declaration, `<meta charset>`).
 //! - [`parse`]: feed-rs documents into [`model::Entry`] values ([`model`]: plain data between stages).
 //! - [`normalize`]: canonical URLs, HTML to plain text, stable entry identity.
@@ -54,6 +55,7 @@ pub mod discord;
 pub mod duration;
 pub mod extract;
 pub mod fetch;
+pub mod hash;
 pub mod lookup;
 pub mod model;
 pub mod normalize;

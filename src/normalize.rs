@@ -1,4 +1,8 @@
 //! Canonical URLs, HTML to plain text, and stable entry identity.
+//!
+//! [`html_to_text`] is the one place HTML becomes plain text (paragraph breaks, entities,
+//! whitespace): feed content and summaries here, and the article container that
+//! [`crate::extract`] chose on a page.
 
 use scraper::{Html, Node};
 use url::Url;
@@ -89,6 +93,30 @@ fn is_skipped(name: &str) -> bool {
     )
 }
 
+/// How an element lays out its content in the plain-text rendering.
+#[derive(Clone, Copy)]
+enum Layout {
+    Inline,
+    /// A paragraph of its own.
+    Block,
+    /// A paragraph whose line breaks are kept (code, poetry, aligned figures).
+    Preformatted,
+    /// A table row: one line, its cells side by side.
+    Row,
+    /// A table cell: separated from the next cell by a space.
+    Cell,
+}
+
+fn layout(name: &str) -> Layout {
+    match name {
+        "pre" => Layout::Preformatted,
+        "tr" => Layout::Row,
+        "td" | "th" => Layout::Cell,
+        _ if is_block(name) => Layout::Block,
+        _ => Layout::Inline,
+    }
+}
+
 /// Elements that start a new paragraph in the plain-text rendering.
 fn is_block(name: &str) -> bool {
     matches!(
@@ -126,16 +154,12 @@ fn is_block(name: &str) -> bool {
             | "nav"
             | "ol"
             | "p"
-            | "pre"
             | "section"
             | "summary"
             | "table"
             | "tbody"
-            | "td"
             | "tfoot"
-            | "th"
             | "thead"
-            | "tr"
             | "ul"
     )
 }
@@ -146,12 +170,16 @@ struct TextBuilder {
     paragraphs: Vec<String>,
     current: String,
     pending_space: bool,
+    /// Open `<pre>` elements: inside one, a newline in the text is a line break.
+    preformatted: usize,
 }
 
 impl TextBuilder {
     fn push_text(&mut self, text: &str) {
         for c in text.chars() {
-            if c.is_whitespace() {
+            if c == '\n' && self.preformatted > 0 {
+                self.line_break();
+            } else if c.is_whitespace() {
                 self.pending_space = true;
             } else {
                 if self.pending_space && !self.current.is_empty() && !self.current.ends_with('\n') {
@@ -179,6 +207,30 @@ impl TextBuilder {
         self.pending_space = false;
     }
 
+    fn open(&mut self, layout: Layout) {
+        match layout {
+            Layout::Block => self.paragraph_break(),
+            Layout::Preformatted => {
+                self.paragraph_break();
+                self.preformatted += 1;
+            }
+            Layout::Inline | Layout::Row | Layout::Cell => {}
+        }
+    }
+
+    fn close(&mut self, layout: Layout) {
+        match layout {
+            Layout::Block => self.paragraph_break(),
+            Layout::Preformatted => {
+                self.preformatted = self.preformatted.saturating_sub(1);
+                self.paragraph_break();
+            }
+            Layout::Row => self.line_break(),
+            Layout::Cell => self.pending_space = true,
+            Layout::Inline => {}
+        }
+    }
+
     fn finish(mut self) -> String {
         self.paragraph_break();
         self.paragraphs.join("\n\n")
@@ -186,7 +238,8 @@ impl TextBuilder {
 }
 
 /// Plain text from an HTML fragment: tags removed, entities decoded, whitespace collapsed;
-/// block elements become paragraph breaks ("\n\n"), `<br>` a line break.
+/// block elements become paragraph breaks ("\n\n"), `<br>` a line break; a table row is one
+/// line of its cells, and `<pre>` keeps its line breaks.
 ///
 /// Text that is not HTML (no tag-like `<x`, `</`, `<!`) is treated as plain text: its
 /// blank lines are kept as paragraph breaks and only its entities are decoded.
@@ -199,16 +252,14 @@ pub fn html_to_text(html: &str) -> String {
     // Iterative walk: feed content can nest deeply enough to overflow a recursive one.
     enum Step<N> {
         Enter(N),
-        Leave { block: bool },
+        Leave(Layout),
     }
     let mut stack = vec![Step::Enter(doc.tree.root())];
     while let Some(step) = stack.pop() {
         let node = match step {
             Step::Enter(node) => node,
-            Step::Leave { block } => {
-                if block {
-                    out.paragraph_break();
-                }
+            Step::Leave(layout) => {
+                out.close(layout);
                 continue;
             }
         };
@@ -226,11 +277,9 @@ pub fn html_to_text(html: &str) -> String {
                     out.line_break();
                     continue;
                 }
-                let block = is_block(name);
-                if block {
-                    out.paragraph_break();
-                }
-                stack.push(Step::Leave { block });
+                let layout = layout(name);
+                out.open(layout);
+                stack.push(Step::Leave(layout));
             }
             Node::Document | Node::Fragment => {}
             _ => continue,
@@ -384,6 +433,16 @@ mod tests {
         );
         assert_eq!(html_to_text("x<3 & y"), "x<3 & y");
         assert_eq!(html_to_text(""), "");
+    }
+
+    #[test]
+    fn table_rows_are_lines_and_pre_keeps_its_lines() {
+        let html = "<table><tr><th>Pos</th><th>Player</th></tr><tr><td>DL</td><td>Ann <b>Lee</b></td></tr>\
+                    </table><pre>fn main() {\n    go();\n}</pre><p>after</p>";
+        assert_eq!(
+            html_to_text(html),
+            "Pos Player\nDL Ann Lee\n\nfn main() {\ngo();\n}\n\nafter"
+        );
     }
 
     #[test]

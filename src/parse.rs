@@ -1,17 +1,16 @@
 //! Feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) into normalized [`Entry`] values via feed-rs.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use feed_rs::model;
 use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
 use jiff::Timestamp;
 use regex::Regex;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::charset::{self, DocKind};
+use crate::hash::sha256_hex;
 use crate::model::{Entry, FeedMeta, ParsedFeed};
 use crate::normalize::{canonical_url, collapse_whitespace, html_head, html_to_text, title_text};
 
@@ -321,22 +320,14 @@ fn pick_link(links: &[model::Link]) -> Option<&str> {
 /// Identity of an entry with neither id nor link: hash of normalized title and date (and
 /// text when there is no title, so that title-less entries do not all collide).
 fn content_hash_key(title: &str, published: Option<Timestamp>, text: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(title.to_lowercase().as_bytes());
-    hasher.update(b"\n");
-    if let Some(p) = published {
-        hasher.update(p.to_string().as_bytes());
-    }
-    if title.is_empty() {
-        hasher.update(b"\n");
-        hasher.update(text.as_bytes());
-    }
-    let mut key = String::with_capacity(2 + 64);
-    key.push_str("h:");
-    for b in hasher.finalize() {
-        let _ = write!(key, "{b:02x}");
-    }
-    key
+    let title = title.to_lowercase();
+    let published = published.map(|p| p.to_string()).unwrap_or_default();
+    let untitled_text: &[&str] = if title.is_empty() { &["\n", text] } else { &[] };
+    let parts = [title.as_str(), "\n", published.as_str()];
+    format!(
+        "h:{}",
+        sha256_hex(parts.iter().chain(untitled_text).copied())
+    )
 }
 
 #[cfg(test)]
@@ -392,6 +383,15 @@ mod tests {
         assert_ne!(
             a,
             content_hash_key("Title", Some(Timestamp::UNIX_EPOCH), "")
+        );
+        // Keys already stored stay valid.
+        assert_eq!(
+            a,
+            "h:1ec72b6861fee9926d828a734ddbd533a1eb1a983d42acec571720deb2b92018"
+        );
+        assert_eq!(
+            content_hash_key("", None, "body text"),
+            "h:6c67eaf7c09cdccc029fbedf66cee18a0cef7ec93d11f22ca66ced370de97390"
         );
     }
 

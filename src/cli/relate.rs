@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::jsonl::{self, LineError, Object};
 use crate::model::Entry;
-use crate::relate::{self, RelateSettings};
+use crate::relate::{self, RelateSettings, Relation};
 use crate::store::{FeedSpec, ProcessedItem, Store};
 
 #[derive(Debug, clap::Args)]
@@ -109,26 +109,9 @@ impl Batch {
             Ok(article) => article,
             Err(e) => return Ok(Err(e)),
         };
-        let id = match article.id {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        // Without a date, arrival order is the clock: one minute per line.
-        let published = article
-            .published
-            .unwrap_or_else(|| self.start + SignedDuration::from_mins(number as i64 - 1));
-        let feed_id = match self.feeds.get(article.source) {
-            Some(id) => *id,
-            None => {
-                let spec = FeedSpec {
-                    name: article.source.to_string(),
-                    url: format!("batch:{}", self.feeds.len()),
-                };
-                let id = self.store.add_feed(&spec, "batch", self.start)?;
-                self.feeds.insert(article.source.to_string(), id);
-                id
-            }
-        };
+        let id = input_id(article.id);
+        let published = self.published(&article, number);
+        let feed_id = self.feed_of(article.source)?;
         let entry = Entry {
             key: id.clone(),
             url: None,
@@ -147,6 +130,44 @@ impl Batch {
                 problem: format!("{id:?} was used by an earlier line"),
             }));
         };
+        let relation = self.relate_stored(item_id, &article, published)?;
+        self.keys.insert(item_id, id);
+        Ok(Ok(serde_json::json!({
+            "id": article.id,
+            "story": relation.story_id.to_string(),
+            "related": self.related_ids(&relation)?,
+        })))
+    }
+
+    /// The article's time: its own date, else its arrival (one minute per line).
+    fn published(&self, article: &Article, number: usize) -> Timestamp {
+        article
+            .published
+            .unwrap_or_else(|| self.start + SignedDuration::from_mins(number as i64 - 1))
+    }
+
+    /// The feed standing for `source`, added on its first article.
+    fn feed_of(&mut self, source: &str) -> anyhow::Result<i64> {
+        if let Some(id) = self.feeds.get(source) {
+            return Ok(*id);
+        }
+        let spec = FeedSpec {
+            name: source.to_string(),
+            url: format!("batch:{}", self.feeds.len()),
+        };
+        let id = self.store.add_feed(&spec, "batch", self.start)?;
+        self.feeds.insert(source.to_string(), id);
+        Ok(id)
+    }
+
+    /// Groups the stored item as the daemon does, then marks it processed so that later
+    /// articles see it.
+    fn relate_stored(
+        &mut self,
+        item_id: i64,
+        article: &Article,
+        published: Timestamp,
+    ) -> anyhow::Result<Relation> {
         let item = self.store.item(item_id)?;
         let relation = relate::relate_item(&mut self.store, &item, article.text, &self.settings)?;
         self.store.finish_item(
@@ -159,7 +180,11 @@ impl Batch {
             },
             published,
         )?;
-        self.keys.insert(item_id, id);
+        Ok(relation)
+    }
+
+    /// The input ids of the Related stories' lead articles, best first.
+    fn related_ids(&self, relation: &Relation) -> anyhow::Result<Vec<String>> {
         let mut related = Vec::new();
         for link in &relation.related {
             let lead = self.store.story(link.story_id)?.lead_item_id;
@@ -167,11 +192,15 @@ impl Batch {
                 related.push(key.clone());
             }
         }
-        Ok(Ok(serde_json::json!({
-            "id": article.id,
-            "story": relation.story_id.to_string(),
-            "related": related,
-        })))
+        Ok(related)
+    }
+}
+
+/// An input id as text: strings as they are, numbers and other values in JSON.
+fn input_id(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -24,12 +24,6 @@ pub enum Route {
     Waiting(String),
 }
 
-impl Route {
-    fn needs_bot(&self) -> bool {
-        matches!(self, Route::Discord(Target::Channel(_) | Target::Forum(_)))
-    }
-}
-
 /// Every configured channel's route, in config order.
 #[derive(Debug, Clone, Default)]
 pub struct Routes(Vec<(String, Route)>);
@@ -104,11 +98,6 @@ impl Routes {
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Route)> {
         self.0.iter().map(|(n, r)| (n.as_str(), r))
-    }
-
-    /// Whether any channel posts through the bot.
-    pub fn need_bot(&self) -> bool {
-        self.0.iter().any(|(_, r)| r.needs_bot())
     }
 
     /// Whether anything goes to Discord at all.
@@ -264,7 +253,6 @@ mod tests {
         );
         assert!(matches!(routes.get("unset"), Some(Route::Waiting(why)) if why.contains("$UNSET")));
         assert_eq!(routes.get("local"), Some(&Route::Terminal));
-        assert!(!routes.need_bot());
         let lines = routes.describe().join("\n");
         assert!(!lines.contains("secret"), "{lines}");
 
@@ -273,6 +261,5 @@ mod tests {
             with_token.get("bot"),
             Some(&Route::Discord(Target::Channel(42)))
         );
-        assert!(with_token.need_bot());
     }
 }

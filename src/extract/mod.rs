@@ -2,8 +2,15 @@
 //!
 //! Page furniture marked by tag, class, id or role (navigation, cookie and newsletter prompts,
 //! share bars, related-link lists, captions, bylines) is removed first; the Readability algorithm
-//! (`dom_smoothie`) then picks the article container. Its text is cut into paragraphs and cleaned
-//! of furniture lines and of the bylines/datelines before the first paragraph.
+//! (`dom_smoothie`) then picks the article container. The container's HTML becomes text in
+//! [`normalize::html_to_text`], as feed content does, and is cleaned of furniture lines and of
+//! the bylines/datelines before the first paragraph.
+//!
+//! Two HTML parsers, two jobs: `dom_query` (under `dom_smoothie`) holds the page for choosing
+//! the container (furniture removal, Readability scoring); `scraper` (in `normalize`) turns an
+//! HTML fragment into text. Handing the container to `normalize` instead of taking
+//! `dom_smoothie`'s own text left the extraction scores unchanged (`score_extraction.py`, tune
+//! and check parts).
 //!
 //! Only the first [`MAX_MARKUP_BYTES`] of a page's markup are read, script and style
 //! bodies left out, so a huge page costs no more than a long article.
@@ -19,10 +26,11 @@ pub use markup::MAX_MARKUP_BYTES;
 
 use std::borrow::Cow;
 
-use dom_smoothie::{Config, Readability, TextMode};
+use dom_smoothie::{Config, Readability};
 use url::Url;
 
 use crate::charset::{self, DocKind};
+use crate::normalize;
 use boilerplate::{ElementFacts, Furniture};
 use dom_query::NodeRef;
 
@@ -64,10 +72,8 @@ pub fn extract_bytes(
 
 /// The title and main text of an article page.
 pub fn extract(html: &str, url: Option<&Url>) -> Result<Extracted, ExtractError> {
-    let config = Config {
-        text_mode: TextMode::Formatted,
-        ..Config::default()
-    };
+    // Only the container's HTML is used: its text comes from `normalize::html_to_text`.
+    let config = Config::default();
     // A URL that is not http(s) (file:, data:) is of no use for resolving links.
     let base = url.filter(|u| matches!(u.scheme(), "http" | "https"));
     // The HTML parser's cost grows with nesting depth per element: refuse hostile nesting
@@ -83,7 +89,7 @@ pub fn extract(html: &str, url: Option<&Url>) -> Result<Extracted, ExtractError>
     }
     remove_furniture(&reader);
     let article = reader.parse()?;
-    let text = clean_paragraphs(&article.text_content);
+    let text = clean_paragraphs(&normalize::html_to_text(&article.content));
     if text.is_empty() {
         return Err(ExtractError::NoText);
     }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use sha2::{Digest as _, Sha256};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -137,7 +136,7 @@ impl Desk {
             Ok(FetchOutcome::Fetched(fetched)) => fetched,
             Err(e) => return self.fail(feed, &e.to_string(), e.retry_after(), now),
         };
-        let hash = hex(&Sha256::digest(&fetched.body));
+        let hash = crate::hash::sha256_hex([&fetched.body]);
         if feed.body_hash.as_deref() == Some(hash.as_str()) {
             let (health, next) =
                 schedule::after_success(&self.policy, feed_interval, &fetched.hints, None, now);
@@ -248,8 +247,4 @@ impl Desk {
             self.fetcher.public_only()
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -332,24 +332,6 @@ impl Store {
         Ok(self.conn.total_changes() - before >= 2)
     }
 
-    /// Number of indexed documents containing each term (porter-stemmed as FTS5 stores them).
-    pub fn doc_frequency(&self, term: &str) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT doc FROM items_vocab WHERE term = ?1")?
-            .query_row([term], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
-    }
-
-    pub fn indexed_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM items WHERE processed_at IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )?)
-    }
-
     pub fn topics_of_item(&self, id: ItemId) -> Result<Vec<String>> {
         let mut stmt = self
             .conn

@@ -340,10 +340,4 @@ impl Store {
         tx.commit()?;
         Ok(story_ids.into_iter().flatten().collect())
     }
-
-    pub fn story_count(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
-    }
 }

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use super::split_sentences;
 use crate::config::LlmConfig;
+use crate::hash::sha256_hex;
 use crate::store::Store;
 
 /// Bumped whenever the prompt or the request changes, so old cached answers are not reused.
@@ -371,16 +371,9 @@ fn user_prompt(title: &str, text: &str) -> String {
 /// The cache key: everything that shapes the answer. Fields are NUL-separated so that moving
 /// text between title and body gives a different key.
 pub fn content_hash(model: &str, max_chars: usize, title: &str, text: &str) -> String {
-    let mut hasher = Sha256::new();
-    for part in [model, PROMPT_VERSION, &max_chars.to_string(), title, text] {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let max_chars = max_chars.to_string();
+    let parts = [model, PROMPT_VERSION, &max_chars, title, text];
+    sha256_hex(parts.into_iter().flat_map(|part| [part.as_bytes(), &[0u8]]))
 }
 
 fn classify(error: reqwest::Error) -> LlmError {
@@ -659,6 +652,11 @@ mod tests {
         assert_ne!(base, content_hash("m", 500, "Title", "Text"));
         assert_ne!(base, content_hash("m", 600, "TitleT", "ext"));
         assert_ne!(base, content_hash("m", 600, "Title", "Text."));
+        // Keys already in the summary cache stay valid.
+        assert_eq!(
+            base,
+            "37e21265befeb904498eac2efbf15b0aa43a9fe7f08591ffa651fb05a7e02bf5"
+        );
     }
 
     #[test]

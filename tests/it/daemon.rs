@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use jiff::Timestamp;
-use newsdesk::daemon::{self, Clock, RunOptions};
+use newsdesk::daemon::{self, RunOptions};
 use newsdesk::digest::{Digest, Sink, SinkError};
 
-use crate::pipeline::{Fixture, at, rss, rss_owned};
+use crate::support::fixture::{FixedClock, Fixture, at, rss, rss_owned};
 use crate::support::http::Resp;
 
 /// A sink that records digests and can be told to fail.
@@ -25,13 +24,6 @@ impl Sink for Recorder {
         }
         self.digests.lock().unwrap().push(digest.clone());
         Ok(())
-    }
-}
-
-struct Fixed(Timestamp);
-impl Clock for Fixed {
-    fn now(&self) -> Timestamp {
-        self.0
     }
 }
 
@@ -184,7 +176,7 @@ async fn the_loop_sends_a_due_digest_once_and_stops_on_shutdown() {
             }
         }
     };
-    let clock = Fixed(at("2026-11-20T12:00:00Z"));
+    let clock = FixedClock(at("2026-11-20T12:00:00Z"));
     let run = daemon::run(
         Arc::clone(&desk),
         sink.as_ref(),

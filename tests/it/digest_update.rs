@@ -13,8 +13,8 @@ use newsdesk::discord::sink::{DiscordSink, Target};
 use newsdesk::pipeline::Desk;
 use newsdesk::store::StoryId;
 
-use crate::pipeline::{Fixture, at, rss};
 use crate::support::discord::{CHANNEL_ID, Failure, FakeDiscord};
+use crate::support::fixture::{Fixture, at, rss};
 use crate::support::http::Resp;
 
 /// Four outlets' reports of one event (close paraphrases, so they group into one story), then a

@@ -4,22 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use newsdesk::daemon::{Clock, RunOptions};
+use newsdesk::daemon::RunOptions;
 use newsdesk::discord::bot;
 use newsdesk::discord::route::Routes;
 use newsdesk::shutdown::Shutdown;
 
-use crate::pipeline::{Fixture, at, rss};
 use crate::support::discord::{CHANNEL_ID, FakeDiscord, InteractionFixture};
+use crate::support::fixture::{FixedClock, Fixture, at, rss};
 use crate::support::http::Resp;
-
-struct Fixed(Timestamp);
-impl Clock for Fixed {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
 
 #[tokio::test]
 async fn the_bot_answers_commands_and_posts_its_scheduled_digest() {
@@ -75,7 +67,7 @@ async fn the_bot_answers_commands_and_posts_its_scheduled_digest() {
             callback
         }
     };
-    let clock = Fixed(at("2026-11-20T12:00:00Z"));
+    let clock = FixedClock(at("2026-11-20T12:00:00Z"));
     let run = bot::run(
         Arc::clone(&desk),
         || fake.http(),

@@ -12,10 +12,10 @@ use newsdesk::pipeline::Desk;
 use serde_json::Value;
 use serenity::all::{ClientBuilder, GatewayIntents, ShardManager};
 
-use crate::pipeline::{Fixture, at, rss};
 use crate::support::discord::{
     CHANNEL_ID, FakeDiscord, InteractionFixture, SentInteraction, opt, opt_focused, opt_sub,
 };
+use crate::support::fixture::{Fixture, at, rss};
 use crate::support::http::Resp;
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -9,8 +9,8 @@ use newsdesk::daemon;
 use newsdesk::discord::sink::{DiscordSink, Target};
 use newsdesk::pipeline::{Desk, PipelineError};
 
-use crate::pipeline::{Fixture, at, rss_owned};
 use crate::support::discord::{CHANNEL_ID, Failure, FakeDiscord};
+use crate::support::fixture::{Fixture, at, rss_owned};
 use crate::support::http::Resp;
 
 const MESSAGES: &str = "/channels/{channel_id}/messages";

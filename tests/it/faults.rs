@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use newsdesk::daemon;
 
-use crate::pipeline::{Fixture, at, rss_owned};
+use crate::support::fixture::{FixedClock, Fixture, at, rss_owned};
 use crate::support::http::Resp;
 
 /// Two unrelated stories' worth of feed items.
@@ -317,13 +317,6 @@ impl<F: Fn() -> bool + Send + Sync> newsdesk::digest::Sink for Witness<F> {
     }
 }
 
-struct Frozen(Timestamp);
-impl daemon::Clock for Frozen {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
 /// Options for a daemon under test: short waits everywhere.
 fn quick() -> daemon::RunOptions {
     daemon::RunOptions {
@@ -378,7 +371,7 @@ async fn a_feed_that_does_not_answer_holds_up_no_digest() {
         }
     };
     let (trigger, shutdown) = newsdesk::shutdown::Shutdown::new();
-    let clock = Frozen(now);
+    let clock = FixedClock(now);
     let run = daemon::run(
         std::sync::Arc::clone(&desk),
         &sink,
@@ -455,7 +448,7 @@ async fn a_huge_feed_is_processed_in_batches_between_deliveries() {
         },
     };
     let (trigger, shutdown) = newsdesk::shutdown::Shutdown::new();
-    let clock = Frozen(now);
+    let clock = FixedClock(now);
     let run = daemon::run(
         std::sync::Arc::clone(&desk),
         &sink,
@@ -528,7 +521,7 @@ async fn a_full_disk_is_waited_out_and_nothing_is_lost() {
         note: || true,
     };
     let (trigger, shutdown) = newsdesk::shutdown::Shutdown::new();
-    let clock = Frozen(now);
+    let clock = FixedClock(now);
     let run = daemon::run(
         std::sync::Arc::clone(&desk),
         &sink,

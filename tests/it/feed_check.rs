@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::pipeline::{Fixture, rss};
 use crate::support::bin::newsdesk;
+use crate::support::fixture::{Fixture, rss};
 use crate::support::http::Resp;
 
 const TEXT: &str = "A long enough article text about research funding, written for the test so that \

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::pipeline::{Fixture, rss};
 use crate::support::bin::newsdesk;
+use crate::support::fixture::{Fixture, rss};
 use crate::support::http::Resp;
 
 // Texts long enough to count as full text (no article page is fetched), each on its own subject

@@ -10,7 +10,7 @@ use newsdesk::duration::HumanDuration;
 use newsdesk::store::Store;
 use newsdesk::summarize::llm::{LlmSummarizer, SummarySource};
 
-use crate::pipeline::{Fixture, at, rss};
+use crate::support::fixture::{Fixture, at, rss};
 use crate::support::http::{Resp, TestServer};
 
 const PATH: &str = "/v1/chat/completions";

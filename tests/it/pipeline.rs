@@ -4,78 +4,13 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use newsdesk::config::Config;
 use newsdesk::daemon::{self, RunOptions};
 use newsdesk::digest::{self, TerminalSink, layout};
 use newsdesk::fetch::schedule::FeedStatus;
 use newsdesk::pipeline::{Desk, PollOutcome};
 
-use crate::support::http::{Resp, TestServer};
-
-pub struct Fixture {
-    pub dir: tempfile::TempDir,
-    pub server: TestServer,
-}
-
-impl Fixture {
-    pub async fn new() -> Fixture {
-        Fixture {
-            dir: tempfile::tempdir().expect("temp dir"),
-            server: TestServer::start().await,
-        }
-    }
-
-    /// A config with the given feeds (name, path on the test server) and one channel for all
-    /// stories; extra TOML is appended.
-    pub fn config(&self, feeds: &[(&str, &str)], extra: &str) -> Config {
-        let mut text = String::from(
-            "[storage]\npath = \"desk.db\"\n[polling]\nmax_item_age = \"off\"\ntimeout = \"2s\"\nfull_text_min_chars = 200\n",
-        );
-        for (name, path) in feeds {
-            // Test pages live on 127.0.0.1: these feeds are the operator's own, opted in.
-            text.push_str(&format!(
-                "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\nallow_private = true\n",
-                self.server.url(path)
-            ));
-        }
-        text.push_str("[[channel]]\nname = \"all\"\nschedule = \"every 1h\"\nmax_stories = 20\n");
-        text.push_str(extra);
-        Config::from_str_at(&text, &self.dir.path().join("newsdesk.toml"))
-            .expect("valid test config")
-    }
-
-    pub fn desk(&self, config: Config, now: Timestamp) -> Arc<Desk> {
-        Arc::new(Desk::open(config, now).expect("desk opens"))
-    }
-}
-
-pub fn at(s: &str) -> Timestamp {
-    s.parse().expect("timestamp")
-}
-
-/// An RSS 2.0 document; items are (guid, title, pubDate RFC 3339, link, description).
-pub fn rss(items: &[(&str, &str, &str, &str, &str)]) -> String {
-    let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>T</title><link>https://example.org/</link>",
-    );
-    for (guid, title, date, link, description) in items {
-        let date = at(date).strftime("%a, %d %b %Y %H:%M:%S +0000");
-        out.push_str(&format!(
-            "<item><guid>{guid}</guid><title>{title}</title><pubDate>{date}</pubDate><link>{link}</link><description>{description}</description></item>"
-        ));
-    }
-    out.push_str("</channel></rss>");
-    out
-}
-
-/// An RSS document of owned items (guid, title, link, text), all published at `date`.
-pub fn rss_owned(items: &[(String, String, String, String)], date: &str) -> String {
-    let refs: Vec<(&str, &str, &str, &str, &str)> = items
-        .iter()
-        .map(|(g, t, l, x)| (g.as_str(), t.as_str(), date, l.as_str(), x.as_str()))
-        .collect();
-    rss(&refs)
-}
+use crate::support::fixture::{FixedClock, Fixture, at, rss, rss_owned};
+use crate::support::http::Resp;
 
 const BUDGET: &str = "The National Science Agency will cut its research grants budget by twelve percent next year, \
 agency director Mara Quill told lawmakers on Tuesday. The reduction hits early-career fellowships hardest, \
@@ -440,16 +375,10 @@ async fn run_once_dry_run_prints_without_recording() {
         dry_run: true,
         ..RunOptions::default()
     };
-    struct Fixed(Timestamp);
-    impl daemon::Clock for Fixed {
-        fn now(&self) -> Timestamp {
-            self.0
-        }
-    }
     daemon::run(
         Arc::clone(&desk),
         &sink,
-        &Fixed(at("2026-11-21T12:00:00Z")),
+        &FixedClock(at("2026-11-21T12:00:00Z")),
         options,
         &|_, _| {},
         newsdesk::shutdown::Shutdown::never(),

@@ -5,7 +5,7 @@
 use newsdesk::fetch::{FetchError, FetchOutcome, FetchSettings, Fetcher};
 use newsdesk::store::FeedSpec;
 
-use crate::pipeline::{Fixture, at, rss};
+use crate::support::fixture::{Fixture, at, rss};
 use crate::support::http::Resp;
 
 #[tokio::test]

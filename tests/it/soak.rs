@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::pipeline::{Fixture, rss_owned};
 use crate::support::bin::{newsdesk, terminate};
 use crate::support::discord::{FakeDiscord, TOKEN};
+use crate::support::fixture::{Fixture, rss_owned};
 use crate::support::http::Resp;
 
 const CHANNEL: u64 = 1_600_000_000_000_000_006;

@@ -10,6 +10,7 @@ use super::request::MANAGE_GUILD;
 use super::{CommandError, CommandRequest, Outcome, Reply, guard, require};
 use crate::fetch::FetchOutcome;
 use crate::fetch::schedule::FeedStatus;
+use crate::model::ParsedFeed;
 use crate::pipeline::Desk;
 use crate::present::Embed;
 use crate::present::limits::EMBED_DESCRIPTION;
@@ -168,94 +169,22 @@ pub async fn add(desk: &Arc<Desk>, req: &CommandRequest, now: Timestamp) -> Outc
     if let Some(refusal) = require(req, MANAGE_GUILD, "Manage Server") {
         return Ok(refusal);
     }
-    let Some(raw) = req.string("url") else {
-        return Ok(Reply::private("Give the feed's URL."));
-    };
-    let url = match Url::parse(raw) {
+    let url = match allowed_url(desk, req).await {
         Ok(url) => url,
-        Err(e) => {
-            return Ok(Reply::private(format!(
-                "That is not a URL ({e}): {}",
-                escape_within(raw, 300)
-            )));
-        }
+        Err(refusal) => return Ok(refusal),
     };
-    let allow = desk.config.discord.allow_private_feed_urls;
-    if let Err(e) = guard::check_url(&url, allow).await {
-        tracing::warn!(url = %url, user = req.user_id, error = %e, "feed URL refused");
-        return Ok(Reply::private(format!(
-            "Refused: {}",
-            escape(&e.to_string())
-        )));
-    }
-    if let Some(known) = desk
-        .reader()
-        .feeds()?
-        .into_iter()
-        .find(|f| f.url == url.as_str() && f.active)
-    {
+    if let Some(known) = followed_as(desk, &url)? {
         return Ok(Reply::private(format!(
             "That feed is already followed as **{}**.",
-            escape(&known.name)
+            escape(&known)
         )));
     }
-    // Through the public-only client unless allowed: every redirect hop and DNS answer is
-    // checked as it is used, not just the address looked up above.
-    let fetcher = if allow {
-        desk.fetcher().clone()
-    } else {
-        desk.fetcher().public_only()
-    };
-    let fetched = match fetcher.get(&url, &Default::default()).await {
-        Ok(FetchOutcome::Fetched(fetched)) => fetched,
-        Ok(FetchOutcome::NotModified { .. }) => {
-            return Ok(Reply::private(
-                "The server answered 304 Not Modified to a plain request; not added.",
-            ));
-        }
-        Err(e) => {
-            return Ok(Reply::private(format!(
-                "Could not fetch it: {}. Not added.",
-                escape_within(&e.to_string(), 300)
-            )));
-        }
-    };
-    let parsed = match crate::parse::parse_feed(
-        &fetched.body,
-        fetched.content_type.as_deref(),
-        Some(&fetched.final_url),
-    ) {
+    let parsed = match fetch_feed(desk, &url).await {
         Ok(parsed) => parsed,
-        Err(e) => {
-            return Ok(Reply::private(format!(
-                "That is not a feed newsdesk can read: {}. Not added.",
-                escape_within(&e.to_string(), 300)
-            )));
-        }
+        Err(refusal) => return Ok(refusal),
     };
-    let name = req
-        .string("name")
-        .map(str::to_string)
-        .or_else(|| parsed.meta.title.clone().filter(|t| !t.trim().is_empty()))
-        .or_else(|| url.host_str().map(str::to_string))
-        .unwrap_or_else(|| url.to_string());
-    let name: String = truncate_words(&name.replace(char::is_control, " "), NAME_LIMIT);
-    let spec = FeedSpec {
-        name: name.clone(),
-        url: url.to_string(),
-    };
-    let writer = Arc::clone(desk);
-    let added = tokio::task::spawn_blocking(move || -> Result<bool, CommandError> {
-        let mut store = writer.store();
-        if store.feed_by_name(&spec.name)?.is_some_and(|f| f.active) {
-            return Ok(false);
-        }
-        store.add_feed(&spec, "discord", now)?;
-        Ok(true)
-    })
-    .await
-    .map_err(|e| CommandError::Panicked(e.to_string()))??;
-    if !added {
+    let name = feed_name(req, &parsed, &url);
+    if !insert_feed(desk, &name, &url, now).await? {
         return Ok(Reply::private(format!(
             "A feed called **{}** exists already; choose another name.",
             escape(&name)
@@ -268,6 +197,110 @@ pub async fn add(desk: &Arc<Desk>, req: &CommandRequest, now: Timestamp) -> Outc
         escape(&name),
         parsed.entries.len()
     )))
+}
+
+/// The requested URL, or the reply refusing it: unparsable, or an address Discord users may
+/// not make newsdesk reach.
+async fn allowed_url(desk: &Desk, req: &CommandRequest) -> Result<Url, Reply> {
+    let Some(raw) = req.string("url") else {
+        return Err(Reply::private("Give the feed's URL."));
+    };
+    let url = Url::parse(raw).map_err(|e| {
+        Reply::private(format!(
+            "That is not a URL ({e}): {}",
+            escape_within(raw, 300)
+        ))
+    })?;
+    let allow = desk.config.discord.allow_private_feed_urls;
+    if let Err(e) = guard::check_url(&url, allow).await {
+        tracing::warn!(url = %url, user = req.user_id, error = %e, "feed URL refused");
+        return Err(Reply::private(format!(
+            "Refused: {}",
+            escape(&e.to_string())
+        )));
+    }
+    Ok(url)
+}
+
+/// The name of the active feed already reading `url`, if any.
+fn followed_as(desk: &Desk, url: &Url) -> Result<Option<String>, CommandError> {
+    Ok(desk
+        .reader()
+        .feeds()?
+        .into_iter()
+        .find(|f| f.url == url.as_str() && f.active)
+        .map(|f| f.name))
+}
+
+/// The feed at `url`, fetched and parsed, or the reply saying why it cannot be followed.
+async fn fetch_feed(desk: &Desk, url: &Url) -> Result<ParsedFeed, Reply> {
+    // Through the public-only client unless allowed: every redirect hop and DNS answer is
+    // checked as it is used, not just the address looked up before.
+    let fetcher = if desk.config.discord.allow_private_feed_urls {
+        desk.fetcher().clone()
+    } else {
+        desk.fetcher().public_only()
+    };
+    let fetched = match fetcher.get(url, &Default::default()).await {
+        Ok(FetchOutcome::Fetched(fetched)) => fetched,
+        Ok(FetchOutcome::NotModified { .. }) => {
+            return Err(Reply::private(
+                "The server answered 304 Not Modified to a plain request; not added.",
+            ));
+        }
+        Err(e) => {
+            return Err(Reply::private(format!(
+                "Could not fetch it: {}. Not added.",
+                escape_within(&e.to_string(), 300)
+            )));
+        }
+    };
+    crate::parse::parse_feed(
+        &fetched.body,
+        fetched.content_type.as_deref(),
+        Some(&fetched.final_url),
+    )
+    .map_err(|e| {
+        Reply::private(format!(
+            "That is not a feed newsdesk can read: {}. Not added.",
+            escape_within(&e.to_string(), 300)
+        ))
+    })
+}
+
+/// The name asked for, else the feed's title, else its host: one line within [`NAME_LIMIT`].
+fn feed_name(req: &CommandRequest, parsed: &ParsedFeed, url: &Url) -> String {
+    let name = req
+        .string("name")
+        .map(str::to_string)
+        .or_else(|| parsed.meta.title.clone().filter(|t| !t.trim().is_empty()))
+        .or_else(|| url.host_str().map(str::to_string))
+        .unwrap_or_else(|| url.to_string());
+    truncate_words(&name.replace(char::is_control, " "), NAME_LIMIT)
+}
+
+/// Adds the feed on the blocking pool; false when an active feed has that name already.
+async fn insert_feed(
+    desk: &Arc<Desk>,
+    name: &str,
+    url: &Url,
+    now: Timestamp,
+) -> Result<bool, CommandError> {
+    let spec = FeedSpec {
+        name: name.to_string(),
+        url: url.to_string(),
+    };
+    let writer = Arc::clone(desk);
+    tokio::task::spawn_blocking(move || -> Result<bool, CommandError> {
+        let mut store = writer.store();
+        if store.feed_by_name(&spec.name)?.is_some_and(|f| f.active) {
+            return Ok(false);
+        }
+        store.add_feed(&spec, "discord", now)?;
+        Ok(true)
+    })
+    .await
+    .map_err(|e| CommandError::Panicked(e.to_string()))?
 }
 
 fn remove(desk: &Desk, req: &CommandRequest) -> Outcome {

@@ -44,12 +44,6 @@ impl CommandRequest {
         }
     }
 
-    /// Builder for tests and callers: adds a subcommand level.
-    pub fn with_subcommand(mut self, name: &str) -> CommandRequest {
-        self.subcommand.push(name.to_string());
-        self
-    }
-
     /// Builder: adds a string option.
     pub fn arg(mut self, name: &str, value: &str) -> CommandRequest {
         self.options

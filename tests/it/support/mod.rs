@@ -3,4 +3,5 @@
 
 pub mod bin;
 pub mod discord;
+pub mod fixture;
 pub mod http;
