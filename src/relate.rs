@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::config::RelatedConfig;
 use crate::store::{ItemId, ItemRow, RelatedLink, Store, StoreError, StoryId, StoryTerms};
 use crate::terms;
 
@@ -79,13 +80,20 @@ pub struct RelateSettings {
     pub max_related: usize,
 }
 
+impl From<&RelatedConfig> for RelateSettings {
+    fn from(c: &RelatedConfig) -> Self {
+        RelateSettings {
+            group_window: c.group_window.get(),
+            related_window: c.window.get(),
+            max_related: c.max,
+        }
+    }
+}
+
+/// The settings of a default `[related]` (batch tools and benchmarks without a config).
 impl Default for RelateSettings {
     fn default() -> Self {
-        RelateSettings {
-            group_window: Duration::from_secs(3 * 86_400),
-            related_window: Duration::from_secs(180 * 86_400),
-            max_related: 5,
-        }
+        RelateSettings::from(&RelatedConfig::default())
     }
 }
 

@@ -32,7 +32,7 @@ pub fn related(config: Config, args: &RelatedArgs, out: &mut dyn Write) -> anyho
     let desk = open_desk_read_only(config)?;
     let store = desk.store();
     let story = find_story(&store, &args.target)?;
-    let view = digest::story_view(&store, story, max)?;
+    let view = digest::story_view(&store, story, max, desk.summary_options())?;
     writeln!(out, "{}", render::story_block(&view))?;
     if view.related.is_empty() {
         writeln!(out, "(no related earlier stories)")?;
@@ -76,7 +76,7 @@ pub fn search(config: Config, args: &SearchArgs, out: &mut dyn Write) -> anyhow:
         writeln!(out, "no stories match {text:?}")?;
     }
     for story in stories {
-        let view = digest::story_view(&store, story, max)?;
+        let view = digest::story_view(&store, story, max, desk.summary_options())?;
         writeln!(out, "{}\n", render::story_block(&view))?;
     }
     Ok(())

@@ -121,13 +121,19 @@ pub async fn retry_pending<S: Sink>(
         }
         let digest = {
             let store = desk.store();
+            let summary = desk.summary_options();
             let mut stories = Vec::with_capacity(record.stories.len());
             for story in &record.stories {
-                stories.push(digest::story_view(&store, *story, desk.config.related.max)?);
+                stories.push(digest::story_view(
+                    &store,
+                    *story,
+                    desk.config.related.max,
+                    summary,
+                )?);
             }
             let mut updates = Vec::with_capacity(record.updates.len());
             for update in &record.updates {
-                updates.extend(digest::update_view(&store, update)?);
+                updates.extend(digest::update_view(&store, update, summary)?);
             }
             Digest {
                 id: Some(record.id),

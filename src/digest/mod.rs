@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::config::{ChannelConfig, ChannelMode, Config};
 pub use crate::store::StoryOutlets;
 use crate::store::{ItemRow, Result, Store, StoryId};
+use crate::summarize::SummaryOptions;
 
 pub use sink::{Sink, SinkError, TerminalSink};
 
@@ -159,15 +160,16 @@ pub fn compose(
     };
     let name = channel.name.get_ref();
     let rows = store.unposted_stories(name, &topics, since, channel.max_stories)?;
+    let summary = SummaryOptions::from(&config.summarizer);
     let mut stories = Vec::with_capacity(rows.len());
     for row in rows {
-        stories.push(story_view(store, row.id, config.related.max)?);
+        stories.push(story_view(store, row.id, config.related.max, summary)?);
     }
     let mut updates = Vec::new();
     if channel.updates {
         let budget = channel.max_stories.saturating_sub(stories.len());
         for row in store.story_updates(name, &topics, since, budget)? {
-            updates.extend(update_view(store, &row)?);
+            updates.extend(update_view(store, &row, summary)?);
         }
     }
     Ok(Digest {
@@ -181,9 +183,13 @@ pub fn compose(
 
 /// An update of `row.story_id` announcing `row.outlets` (each with its first item there);
 /// None when none of those outlets still has an item in the story.
-pub fn update_view(store: &Store, row: &StoryOutlets) -> Result<Option<UpdateView>> {
+pub fn update_view(
+    store: &Store,
+    row: &StoryOutlets,
+    summary: SummaryOptions,
+) -> Result<Option<UpdateView>> {
     // Related was shown with the story; an update is only about who covers it now.
-    let story = story_view(store, row.story_id, 0)?;
+    let story = story_view(store, row.story_id, 0, summary)?;
     let items = store.items_of_story(row.story_id)?;
     let new_coverage: Vec<Coverage> = row
         .outlets
@@ -201,8 +207,14 @@ pub fn update_view(store: &Store, row: &StoryOutlets) -> Result<Option<UpdateVie
     }))
 }
 
-/// Everything shown for one story: lead item, other coverage, Related list.
-pub fn story_view(store: &Store, story: StoryId, max_related: usize) -> Result<StoryView> {
+/// Everything shown for one story: lead item, other coverage, Related list. `summary` makes the
+/// summary of a lead item that has none stored.
+pub fn story_view(
+    store: &Store,
+    story: StoryId,
+    max_related: usize,
+    summary: SummaryOptions,
+) -> Result<StoryView> {
     let row = store.story(story)?;
     let items = store.items_of_story(story)?;
     let lead = match items.iter().find(|i| i.id == row.lead_item_id) {
@@ -245,7 +257,7 @@ pub fn story_view(store: &Store, story: StoryId, max_related: usize) -> Result<S
     }
     Ok(StoryView {
         story_id: story,
-        summary: summary_of(&lead),
+        summary: summary_of(&lead, summary),
         title: lead.title,
         outlet: lead.outlet,
         published: row.published,
@@ -256,10 +268,10 @@ pub fn story_view(store: &Store, story: StoryId, max_related: usize) -> Result<S
     })
 }
 
-fn summary_of(item: &ItemRow) -> String {
+fn summary_of(item: &ItemRow, opts: SummaryOptions) -> String {
     match item.summary.as_deref() {
         Some(s) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => crate::summarize::summarize(Some(&item.title), &item.feed_text, Default::default()),
+        _ => crate::summarize::summarize(Some(&item.title), &item.feed_text, opts),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::config::{Config, FeedConfig};
 use crate::fetch::schedule::PollPolicy;
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::store::{FeedRow, FeedSpec, Store, StoreError, WriterLock};
+use crate::summarize::SummaryOptions;
 use crate::summarize::llm::LlmSummarizer;
 
 pub use poll::{PollOutcome, PollSummary};
@@ -91,14 +92,7 @@ impl Desk {
     pub fn with_store(config: Config, store: Store) -> Result<Desk, PipelineError> {
         let p = &config.polling;
         let fetcher = Fetcher::new(FetchSettings::from(p))?;
-        let policy = PollPolicy {
-            interval: p.interval.get(),
-            min_interval: p.min_interval.get(),
-            max_interval: p.max_interval.get(),
-            backoff_base: p.min_interval.get(),
-            backoff_max: p.backoff_max.get(),
-            dead_after: p.dead_after.get(),
-        };
+        let policy = PollPolicy::from(p);
         let llm = config
             .summarizer
             .llm
@@ -144,6 +138,11 @@ impl Desk {
 
     pub fn fetcher(&self) -> &Fetcher {
         &self.fetcher
+    }
+
+    /// How summaries are made, wherever they are made: `[summarizer]`.
+    pub fn summary_options(&self) -> SummaryOptions {
+        SummaryOptions::from(&self.config.summarizer)
     }
 
     /// The config's entry for a stored feed (None for feeds added by commands or OPML).

@@ -16,7 +16,7 @@ use crate::extract;
 use crate::fetch::{FetchOutcome, Fetcher};
 use crate::relate::{self, RelateSettings};
 use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem};
-use crate::summarize::{self, SummaryOptions};
+use crate::summarize;
 use crate::topics::TopicDoc;
 
 /// Attempts at processing one item, spaced out, before it is set aside (logged, kept in the
@@ -207,13 +207,6 @@ impl Desk {
         }))
     }
 
-    fn summary_options(&self) -> SummaryOptions {
-        SummaryOptions {
-            sentences: self.config.summarizer.sentences,
-            max_chars: self.config.summarizer.max_chars,
-        }
-    }
-
     /// The CPU-bound rest of an item: summary (unless given), topics, story and Related, and
     /// the "processed" mark, the last three in one transaction.
     fn finish_processing(
@@ -235,11 +228,7 @@ impl Desk {
             .filter(|(_, query)| query.matches(&doc))
             .map(|(name, _)| name)
             .collect();
-        let settings = RelateSettings {
-            group_window: self.config.related.group_window.get(),
-            related_window: self.config.related.window.get(),
-            max_related: self.config.related.max,
-        };
+        let settings = RelateSettings::from(&self.config.related);
         let held_back = item.announce && self.filtered_out(item, &topics)?;
         // Grouping and "processed" land together: a crash between them would leave a story
         // naming an unprocessed item, and the retry would give the item a second story.

@@ -72,6 +72,7 @@ pub fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
             &store,
             row.id,
             config.related.max,
+            desk.summary_options(),
         )?);
     }
     let content = heading;

@@ -38,7 +38,12 @@ pub fn run(desk: &Desk, req: &CommandRequest) -> Outcome {
     let query = if target_is_url(req) {
         match lookup::story_for_url(&store, target)? {
             UrlLookup::Story(story) => {
-                let view = crate::digest::story_view(&store, story, desk.config.related.max)?;
+                let view = crate::digest::story_view(
+                    &store,
+                    story,
+                    desk.config.related.max,
+                    desk.summary_options(),
+                )?;
                 return Ok(answer(view, String::new()));
             }
             UrlLookup::Unprocessed { .. } => {
@@ -70,7 +75,12 @@ pub fn run(desk: &Desk, req: &CommandRequest) -> Outcome {
         }
         return Ok(Reply::private(message));
     };
-    let view = crate::digest::story_view(&store, *story, desk.config.related.max)?;
+    let view = crate::digest::story_view(
+        &store,
+        *story,
+        desk.config.related.max,
+        desk.summary_options(),
+    )?;
     Ok(answer(view, note))
 }
 

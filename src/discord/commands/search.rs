@@ -50,7 +50,7 @@ pub fn run(desk: &Desk, req: &CommandRequest, now: Timestamp) -> Outcome {
     }
     let mut lines = Vec::with_capacity(found.len());
     for story in found {
-        let view = crate::digest::story_view(&store, story, 0)?;
+        let view = crate::digest::story_view(&store, story, 0, desk.summary_options())?;
         lines.push(format!(
             "- {} ({}, {})",
             link(&truncate_words(&view.title, 150), view.url.as_deref()),
