@@ -32,7 +32,9 @@ fn main() {
                 name: format!("Outlet {f}"),
                 url: format!("https://example.org/{f}.xml"),
             };
-            store.add_feed(&spec, "bench", now).expect("feed")
+            store
+                .add_feed(&spec, newsdesk::store::FeedOrigin::Import, now)
+                .expect("feed")
         })
         .collect();
     // Each story: three outlets, long titles, a few paragraphs; later stories relate to earlier ones.
@@ -82,7 +84,7 @@ fn main() {
                     id,
                     &ProcessedItem {
                         text: &entry.text,
-                        text_source: "feed",
+                        text_source: newsdesk::store::TextSource::Feed,
                         summary: &summary,
                         topics: &[],
                     },

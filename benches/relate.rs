@@ -193,7 +193,7 @@ fn probe(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut C
         times.push(start.elapsed().as_secs_f64() * 1e6);
         let done = ProcessedItem {
             text: &text,
-            text_source: "feed",
+            text_source: newsdesk::store::TextSource::Feed,
             summary: "",
             topics: &[],
         };
@@ -228,7 +228,7 @@ fn main() {
                 name: "bench".into(),
                 url: "bench:feed".into(),
             },
-            "bench",
+            newsdesk::store::FeedOrigin::Import,
             t0(),
         )
         .unwrap();

@@ -124,7 +124,9 @@ impl Batch {
                     name: article.source.to_string(),
                     url: format!("batch:{}", self.feeds.len()),
                 };
-                let id = self.store.add_feed(&spec, "batch", self.start)?;
+                let id =
+                    self.store
+                        .add_feed(&spec, crate::store::FeedOrigin::Import, self.start)?;
                 self.feeds.insert(article.source.to_string(), id);
                 id
             }
@@ -153,7 +155,7 @@ impl Batch {
             item_id,
             &ProcessedItem {
                 text: article.text,
-                text_source: "feed",
+                text_source: crate::store::TextSource::Feed,
                 summary: "",
                 topics: &[],
             },

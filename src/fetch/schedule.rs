@@ -50,12 +50,11 @@ impl FeedStatus {
             FeedStatus::Dead => "dead",
         }
     }
-    pub fn parse(s: &str) -> FeedStatus {
-        match s {
-            "failing" => FeedStatus::Failing,
-            "dead" => FeedStatus::Dead,
-            _ => FeedStatus::Ok,
-        }
+    /// None for a name that is no status (the store refuses it rather than guess).
+    pub fn parse(s: &str) -> Option<FeedStatus> {
+        [FeedStatus::Ok, FeedStatus::Failing, FeedStatus::Dead]
+            .into_iter()
+            .find(|status| status.as_str() == s)
     }
 }
 
@@ -364,7 +363,7 @@ mod tests {
     #[test]
     fn status_round_trips_through_text() {
         for status in [FeedStatus::Ok, FeedStatus::Failing, FeedStatus::Dead] {
-            assert_eq!(FeedStatus::parse(status.as_str()), status);
+            assert_eq!(FeedStatus::parse(status.as_str()), Some(status));
         }
     }
 }

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use crate::config::{Config, FeedConfig};
 use crate::fetch::schedule::PollPolicy;
 use crate::fetch::{FetchSettings, Fetcher};
-use crate::store::{FeedRow, FeedSpec, Store, StoreError, WriterLock};
+use crate::store::{FeedOrigin, FeedRow, FeedSpec, Store, StoreError, WriterLock};
 use crate::summarize::SummaryOptions;
 use crate::summarize::llm::LlmSummarizer;
 
@@ -156,10 +156,12 @@ impl Desk {
     /// addresses. Config feeds say so in `[[feed]] allow_private`; feeds added from Discord
     /// follow `discord.allow_private_feed_urls`; imported ones what the import allowed.
     fn may_reach_private(&self, feed: &FeedRow) -> bool {
-        match feed.origin.as_str() {
-            "config" => self.feed_config(feed).is_some_and(|f| f.allow_private),
-            "discord" => self.config.discord.allow_private_feed_urls || feed.allow_private,
-            _ => feed.allow_private,
+        match feed.origin {
+            FeedOrigin::Config => self.feed_config(feed).is_some_and(|f| f.allow_private),
+            FeedOrigin::Discord => {
+                self.config.discord.allow_private_feed_urls || feed.allow_private
+            }
+            FeedOrigin::Import => feed.allow_private,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::fetch::schedule::{self, FeedStatus};
 use crate::fetch::{FetchOutcome, Fetcher};
 use crate::model::Entry;
 use crate::parse;
-use crate::store::{FeedRow, NewItems, PollRecord};
+use crate::store::{FeedOrigin, FeedRow, NewItems, PollRecord};
 
 /// Entries stored per transaction: a feed with 100,000 entries must not hold the store for
 /// seconds while digests wait.
@@ -242,7 +242,7 @@ impl Desk {
     /// address; feeds added from Discord or imported from a file are third-party input and
     /// reach only public addresses unless allowed otherwise.
     fn feed_fetcher(&self, feed: &FeedRow) -> Fetcher {
-        if feed.origin == "config" || self.may_reach_private(feed) {
+        if feed.origin == FeedOrigin::Config || self.may_reach_private(feed) {
             self.fetcher.clone()
         } else {
             self.fetcher.public_only()

@@ -15,7 +15,7 @@ use crate::config::FullText;
 use crate::extract;
 use crate::fetch::{FetchOutcome, Fetcher};
 use crate::relate::{self, RelateSettings};
-use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem};
+use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem, TextSource};
 use crate::summarize;
 use crate::topics::TopicDoc;
 
@@ -144,7 +144,7 @@ impl Desk {
                 .item_by_url(&url)
                 .ok()
                 .flatten()
-                .filter(|other| other.text_source.as_deref() == Some("page"))
+                .filter(|other| other.text_source == Some(TextSource::Page))
                 .and_then(|other| other.text);
             if let Some(text) = cached {
                 out.insert(item.id, Some(text));
@@ -169,9 +169,11 @@ impl Desk {
     ) -> Result<(), PipelineError> {
         let feed_text = item.feed_text.trim();
         let (text, source) = match page {
-            Some(page) if page.chars().count() > feed_text.chars().count() => (page, "page"),
-            _ if !feed_text.is_empty() => (feed_text.to_string(), "feed"),
-            _ => (String::new(), "none"),
+            Some(page) if page.chars().count() > feed_text.chars().count() => {
+                (page, TextSource::Page)
+            }
+            _ if !feed_text.is_empty() => (feed_text.to_string(), TextSource::Feed),
+            _ => (String::new(), TextSource::Missing),
         };
         let opts = self.summary_options();
         // An LLM summary is a network call: made here, outside the blocking pool.
@@ -213,7 +215,7 @@ impl Desk {
         &self,
         item: &ItemRow,
         text: &str,
-        source: &str,
+        source: TextSource,
         summary: Option<String>,
         now: Timestamp,
     ) -> Result<(), PipelineError> {

@@ -118,13 +118,12 @@ async fn a_non_default_summarizer_reaches_every_place_a_summary_is_made() {
     // A lead item with no stored summary is summarized when shown: with the same options.
     let item = desk.store().item_by_url(URL).unwrap().unwrap();
     let text = item.text.clone().unwrap_or_default();
-    let source = item.text_source.clone().unwrap_or_default();
     desk.store()
         .finish_item(
             item.id,
             &ProcessedItem {
                 text: &text,
-                text_source: &source,
+                text_source: item.text_source.expect("processed"),
                 summary: "",
                 topics: &[],
             },
