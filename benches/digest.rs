@@ -26,7 +26,7 @@ fn main() {
         Config::from_str_at(config_text, &dir.join("newsdesk.toml")).expect("bench config");
     let mut store = Store::open(&dir.join("bench.db")).expect("store");
     let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("time");
-    let feeds: Vec<i64> = (0..3)
+    let feeds: Vec<newsdesk::store::FeedId> = (0..3)
         .map(|f| {
             let spec = FeedSpec {
                 name: format!("Outlet {f}"),

@@ -283,7 +283,7 @@ enum Kind {
 
 struct Bench {
     store: Store,
-    feed: i64,
+    feed: newsdesk::store::FeedId,
     queries: Vec<Query>,
     items: usize,
 }

@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::jsonl::{self, LineError, Object};
 use crate::model::Entry;
 use crate::relate::{self, RelateSettings};
-use crate::store::{FeedSpec, ProcessedItem, Store};
+use crate::store::{FeedId, FeedOrigin, FeedSpec, ItemId, ProcessedItem, Store, TextSource};
 
 #[derive(Debug, clap::Args)]
 pub struct RelateArgs {
@@ -92,9 +92,9 @@ struct Batch {
     /// The clock of articles without a date.
     start: Timestamp,
     /// Feed id per source name.
-    feeds: HashMap<String, i64>,
+    feeds: HashMap<String, FeedId>,
     /// Input id per stored item.
-    keys: HashMap<i64, String>,
+    keys: HashMap<ItemId, String>,
 }
 
 impl Batch {
@@ -124,9 +124,7 @@ impl Batch {
                     name: article.source.to_string(),
                     url: format!("batch:{}", self.feeds.len()),
                 };
-                let id =
-                    self.store
-                        .add_feed(&spec, crate::store::FeedOrigin::Import, self.start)?;
+                let id = self.store.add_feed(&spec, FeedOrigin::Import, self.start)?;
                 self.feeds.insert(article.source.to_string(), id);
                 id
             }
@@ -155,7 +153,7 @@ impl Batch {
             item_id,
             &ProcessedItem {
                 text: article.text,
-                text_source: crate::store::TextSource::Feed,
+                text_source: TextSource::Feed,
                 summary: "",
                 topics: &[],
             },

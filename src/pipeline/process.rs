@@ -72,10 +72,10 @@ impl Desk {
                     let error = e.to_string();
                     let failures = self.store().record_item_failure(id, &error, retry_at)?;
                     if failures >= MAX_ITEM_ATTEMPTS {
-                        tracing::error!(item = id, %error,
+                        tracing::error!(item = %id, %error,
                             "item set aside after {failures} failed attempts; tried again daily");
                     } else {
-                        tracing::warn!(item = id, %error, failures, "item processing failed; will retry");
+                        tracing::warn!(item = %id, %error, failures, "item processing failed; will retry");
                     }
                 }
             }

@@ -57,6 +57,44 @@ impl TextSource {
     }
 }
 
+/// A row id with its own type, so one kind of id cannot be passed for another; stored and
+/// serialized as the number.
+macro_rules! row_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                self.0.to_sql()
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                i64::column_result(value).map($name)
+            }
+        }
+    };
+}
+
+row_id!(
+    /// A feed's row id.
+    FeedId
+);
+row_id!(
+    /// An item's row id.
+    ItemId
+);
+
 /// `ToSql` and `FromSql` for a type with `as_str` and `parse`.
 macro_rules! text_column {
     ($ty:ty, $what:literal) => {
@@ -86,10 +124,10 @@ mod tests {
     use super::*;
     use rusqlite::Connection;
 
-    /// `value` written to a TEXT column and read back.
+    /// `value` written to a column and read back.
     fn round_trip<T: ToSql + FromSql>(value: T) -> rusqlite::Result<T> {
         let conn = Connection::open_in_memory()?;
-        conn.execute("CREATE TABLE t (v TEXT)", [])?;
+        conn.execute("CREATE TABLE t (v)", [])?;
         conn.execute("INSERT INTO t (v) VALUES (?1)", [&value])?;
         conn.query_row("SELECT v FROM t", [], |r| r.get(0))
     }
@@ -110,6 +148,9 @@ mod tests {
         for status in [FeedStatus::Ok, FeedStatus::Failing, FeedStatus::Dead] {
             assert_eq!(round_trip(status).unwrap(), status);
         }
+        assert_eq!(round_trip(FeedId(7)).unwrap(), FeedId(7));
+        assert_eq!(round_trip(ItemId(i64::MAX)).unwrap(), ItemId(i64::MAX));
+        assert_eq!(serde_json::to_string(&FeedId(7)).unwrap(), "7");
         // The names databases already hold.
         assert_eq!(read::<FeedOrigin>("opml").unwrap(), FeedOrigin::Import);
         assert_eq!(read::<TextSource>("none").unwrap(), TextSource::Missing);

@@ -155,7 +155,10 @@ impl Store {
         self.conn
             .query_row(&sql, [id], feed_from_row)
             .optional()?
-            .ok_or(StoreError::NotFound { what: "feed", id })
+            .ok_or(StoreError::NotFound {
+                what: "feed",
+                id: id.0,
+            })
     }
 
     /// Earliest next poll time among active feeds other than `except` (feeds being polled now,
@@ -163,7 +166,7 @@ impl Store {
     pub fn next_poll_at_except(&self, except: &[FeedId]) -> Result<Option<Timestamp>> {
         let list = except
             .iter()
-            .map(i64::to_string)
+            .map(FeedId::to_string)
             .collect::<Vec<_>>()
             .join(",");
         let secs: Option<i64> = self.conn.query_row(

@@ -158,7 +158,7 @@ impl Store {
                     entry.content_html,
                     announced
                 ])?;
-                out.ids.push(tx.last_insert_rowid());
+                out.ids.push(ItemId(tx.last_insert_rowid()));
                 out.announced += usize::from(announced);
             }
         }
@@ -171,7 +171,10 @@ impl Store {
         self.conn
             .query_row(&sql, [id], item_from_row)
             .optional()?
-            .ok_or(StoreError::NotFound { what: "item", id })
+            .ok_or(StoreError::NotFound {
+                what: "item",
+                id: id.0,
+            })
     }
 
     pub fn item_by_url(&self, url: &str) -> Result<Option<ItemRow>> {
