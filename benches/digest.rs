@@ -26,13 +26,15 @@ fn main() {
         Config::from_str_at(config_text, &dir.join("newsdesk.toml")).expect("bench config");
     let mut store = Store::open(&dir.join("bench.db")).expect("store");
     let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("time");
-    let feeds: Vec<i64> = (0..3)
+    let feeds: Vec<newsdesk::store::FeedId> = (0..3)
         .map(|f| {
             let spec = FeedSpec {
                 name: format!("Outlet {f}"),
                 url: format!("https://example.org/{f}.xml"),
             };
-            store.add_feed(&spec, "bench", now).expect("feed")
+            store
+                .add_feed(&spec, newsdesk::store::FeedOrigin::Import, now)
+                .expect("feed")
         })
         .collect();
     // Each story: three outlets, long titles, a few paragraphs; later stories relate to earlier ones.
@@ -82,7 +84,7 @@ fn main() {
                     id,
                     &ProcessedItem {
                         text: &entry.text,
-                        text_source: "feed",
+                        text_source: newsdesk::store::TextSource::Feed,
                         summary: &summary,
                         topics: &[],
                     },

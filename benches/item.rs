@@ -283,7 +283,7 @@ enum Kind {
 
 struct Bench {
     store: Store,
-    feed: i64,
+    feed: newsdesk::store::FeedId,
     queries: Vec<Query>,
     items: usize,
 }
@@ -352,7 +352,11 @@ impl Bench {
         let started = Instant::now();
         let done = ProcessedItem {
             text: &text,
-            text_source: if kind == Kind::Feed { "feed" } else { "page" },
+            text_source: if kind == Kind::Feed {
+                newsdesk::store::TextSource::Feed
+            } else {
+                newsdesk::store::TextSource::Page
+            },
             summary: &summary,
             topics: &topics,
         };
@@ -389,7 +393,7 @@ fn main() {
                 name: "bench".into(),
                 url: "https://example.org/feed.xml".into(),
             },
-            "bench",
+            newsdesk::store::FeedOrigin::Import,
             t0(),
         )
         .unwrap();

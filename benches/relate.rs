@@ -16,7 +16,7 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 use newsdesk::model::Entry;
 use newsdesk::relate::{self, Masses, RelateSettings};
-use newsdesk::store::{BulkArticle, FeedSpec, ProcessedItem, Store};
+use newsdesk::store::{BulkArticle, FeedId, FeedSpec, ProcessedItem, Store};
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 const PROBES: usize = 200;
@@ -109,7 +109,13 @@ struct Corpus {
     published: usize,
 }
 
-fn fill(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut Corpus, upto: usize) {
+fn fill(
+    store: &mut Store,
+    feed: FeedId,
+    generator: &mut Generator,
+    corpus: &mut Corpus,
+    upto: usize,
+) {
     let mut articles = Vec::new();
     let mut masses: Vec<Masses> = Vec::new();
     let mut df: HashMap<String, i64> = HashMap::new();
@@ -160,7 +166,12 @@ fn fill(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut Co
 }
 
 /// Runs `PROBES` new articles through the engine; returns sorted durations in µs.
-fn probe(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut Corpus) -> Vec<f64> {
+fn probe(
+    store: &mut Store,
+    feed: FeedId,
+    generator: &mut Generator,
+    corpus: &mut Corpus,
+) -> Vec<f64> {
     let settings = RelateSettings::default();
     let mut times = Vec::with_capacity(PROBES);
     for n in 0..PROBES {
@@ -193,7 +204,7 @@ fn probe(store: &mut Store, feed: i64, generator: &mut Generator, corpus: &mut C
         times.push(start.elapsed().as_secs_f64() * 1e6);
         let done = ProcessedItem {
             text: &text,
-            text_source: "feed",
+            text_source: newsdesk::store::TextSource::Feed,
             summary: "",
             topics: &[],
         };
@@ -228,7 +239,7 @@ fn main() {
                 name: "bench".into(),
                 url: "bench:feed".into(),
             },
-            "bench",
+            newsdesk::store::FeedOrigin::Import,
             t0(),
         )
         .unwrap();

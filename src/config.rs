@@ -413,6 +413,23 @@ impl Config {
 
     /// Checks what deserialization cannot: names, references, URLs and ranges.
     fn validate(&self, report: &mut Report<'_>, included_topics: &[String]) {
+        self.validate_feeds(report);
+        self.validate_topic_names(report);
+        // Written names, so a topic that failed to deserialize (already reported) is not also
+        // "unknown" wherever a channel names it.
+        let mut known_topics = report.written_strings("topic", "name");
+        known_topics.extend(included_topics.iter().cloned());
+        self.validate_feed_filters(report, &known_topics);
+        let mut channel_names = HashSet::new();
+        for (i, channel) in self.channels.iter().enumerate() {
+            channel.validate(i, report, &known_topics, &mut channel_names);
+        }
+        self.validate_ranges(report);
+        self.validate_endpoints(report);
+    }
+
+    /// Feed names and URLs: present, valid and unique.
+    fn validate_feeds(&self, report: &mut Report<'_>) {
         let mut names = HashSet::new();
         let mut urls = HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
@@ -433,6 +450,10 @@ impl Config {
                 Err(message) => report.at(&field, message),
             }
         }
+    }
+
+    /// Topic names: slugs, unique.
+    fn validate_topic_names(&self, report: &mut Report<'_>) {
         let mut topic_names = HashSet::new();
         for (i, topic) in self.topics.iter().enumerate() {
             let name = topic.name.get_ref();
@@ -446,93 +467,24 @@ impl Config {
                 report.at(&field, format!("duplicate topic name {name:?}"));
             }
         }
-        // Written names, so a topic that failed to deserialize (already reported) is not also
-        // "unknown" wherever a channel names it.
-        let mut written_topics = report.written_strings("topic", "name");
-        written_topics.extend(included_topics.iter().cloned());
+    }
+
+    /// Every feed's `require_topics` names a known topic.
+    fn validate_feed_filters(&self, report: &mut Report<'_>, known_topics: &[String]) {
         for (i, feed) in self.feeds.iter().enumerate() {
             for (j, topic) in feed.require_topics.iter().enumerate() {
-                if !written_topics.contains(topic.get_ref()) {
+                if !known_topics.contains(topic.get_ref()) {
                     report.at(
                         &format!("feed[{i}].require_topics[{j}]"),
-                        format!(
-                            "unknown topic {:?}: expected one of the [[topic]] names",
-                            topic.get_ref()
-                        ),
+                        unknown_topic(topic.get_ref()),
                     );
                 }
             }
         }
-        let mut channel_names = HashSet::new();
-        for (i, channel) in self.channels.iter().enumerate() {
-            let name = channel.name.get_ref();
-            let name_field = format!("channel[{i}].name");
-            if !is_slug(name) {
-                report.at(&name_field, format!(
-                        "{name:?} is not a valid channel name: expected lower-case letters, digits and dashes"
-                    ),
-                );
-            } else if !channel_names.insert(name.clone()) {
-                report.at(&name_field, format!("duplicate channel name {name:?}"));
-            }
-            if let Some(id) = &channel.discord_channel_id {
-                let valid = !id.get_ref().is_empty()
-                    && id.get_ref().len() <= 20
-                    && id.get_ref().bytes().all(|b| b.is_ascii_digit());
-                if !valid {
-                    report.at(&format!("channel[{i}].discord_channel_id"), format!(
-                            "{:?} is not a Discord channel id: expected digits, e.g. \"1234567890123456789\"",
-                            id.get_ref()
-                        ),
-                    );
-                }
-            }
-            if !channel.forum_tags.is_empty() && !channel.forum {
-                report.at(
-                    &format!("channel[{i}].forum_tags"),
-                    "only a forum channel takes tags: set forum = true, or remove forum_tags",
-                );
-            }
-            if channel.forum_tags.len() > 5 {
-                report.at(
-                    &format!("channel[{i}].forum_tags"),
-                    format!(
-                        "a forum post takes at most 5 tags, found {}",
-                        channel.forum_tags.len()
-                    ),
-                );
-            }
-            if channel.discord_channel_id.is_some() && channel.webhook_env.is_some() {
-                report.at(
-                    &format!("channel[{i}].webhook_env"),
-                    "set discord_channel_id (the bot posts) or webhook_env (a webhook posts), not both",
-                );
-            }
-            for (j, topic) in channel.topics.iter().enumerate() {
-                if !written_topics.contains(topic.get_ref()) {
-                    report.at(
-                        &format!("channel[{i}].topics[{j}]"),
-                        format!(
-                            "unknown topic {:?}: expected one of the [[topic]] names",
-                            topic.get_ref()
-                        ),
-                    );
-                }
-            }
-            if channel.mode == ChannelMode::Digest && channel.schedule.is_none() {
-                report.at_depending(
-                    &format!("channel[{i}].schedule"),
-                    &[&format!("channel[{i}].mode"), &name_field],
-                    "missing: a digest channel needs a schedule, e.g. \"daily 08:00 Europe/Berlin\" (or set mode = \"live\")",
-                );
-            }
-            if channel.max_stories == 0 || channel.max_stories > 50 {
-                report.at(
-                    &format!("channel[{i}].max_stories"),
-                    format!("expected 1 to 50, found {}", channel.max_stories),
-                );
-            }
-        }
+    }
+
+    /// Numbers within their ranges: `[polling]`, `[summarizer]`, `[related]`.
+    fn validate_ranges(&self, report: &mut Report<'_>) {
         let p = &self.polling;
         if p.min_interval > p.max_interval {
             report.at_depending(
@@ -565,6 +517,10 @@ impl Config {
                 format!("expected at most 10, found {}", self.related.max),
             );
         }
+    }
+
+    /// The services newsdesk talks to: Discord's API base and the LLM endpoint.
+    fn validate_endpoints(&self, report: &mut Report<'_>) {
         let base_ok = Url::parse(self.discord.api_base.trim()).is_ok_and(|u| {
             matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/"
         });
@@ -613,6 +569,87 @@ impl Config {
     pub fn channel(&self, name: &str) -> Option<&ChannelConfig> {
         self.channels.iter().find(|c| c.name.get_ref() == name)
     }
+}
+
+impl ChannelConfig {
+    /// `[[channel]]` number `i`: its name (unique among `names`), target, forum settings,
+    /// topics, schedule and size.
+    fn validate(
+        &self,
+        i: usize,
+        report: &mut Report<'_>,
+        known_topics: &[String],
+        names: &mut HashSet<String>,
+    ) {
+        let name = self.name.get_ref();
+        let name_field = format!("channel[{i}].name");
+        if !is_slug(name) {
+            report.at(&name_field, format!(
+                    "{name:?} is not a valid channel name: expected lower-case letters, digits and dashes"
+                ),
+            );
+        } else if !names.insert(name.clone()) {
+            report.at(&name_field, format!("duplicate channel name {name:?}"));
+        }
+        if let Some(id) = &self.discord_channel_id {
+            let valid = !id.get_ref().is_empty()
+                && id.get_ref().len() <= 20
+                && id.get_ref().bytes().all(|b| b.is_ascii_digit());
+            if !valid {
+                report.at(&format!("channel[{i}].discord_channel_id"), format!(
+                        "{:?} is not a Discord channel id: expected digits, e.g. \"1234567890123456789\"",
+                        id.get_ref()
+                    ),
+                );
+            }
+        }
+        if !self.forum_tags.is_empty() && !self.forum {
+            report.at(
+                &format!("channel[{i}].forum_tags"),
+                "only a forum channel takes tags: set forum = true, or remove forum_tags",
+            );
+        }
+        if self.forum_tags.len() > 5 {
+            report.at(
+                &format!("channel[{i}].forum_tags"),
+                format!(
+                    "a forum post takes at most 5 tags, found {}",
+                    self.forum_tags.len()
+                ),
+            );
+        }
+        if self.discord_channel_id.is_some() && self.webhook_env.is_some() {
+            report.at(
+                &format!("channel[{i}].webhook_env"),
+                "set discord_channel_id (the bot posts) or webhook_env (a webhook posts), not both",
+            );
+        }
+        for (j, topic) in self.topics.iter().enumerate() {
+            if !known_topics.contains(topic.get_ref()) {
+                report.at(
+                    &format!("channel[{i}].topics[{j}]"),
+                    unknown_topic(topic.get_ref()),
+                );
+            }
+        }
+        if self.mode == ChannelMode::Digest && self.schedule.is_none() {
+            report.at_depending(
+                &format!("channel[{i}].schedule"),
+                &[&format!("channel[{i}].mode"), &name_field],
+                "missing: a digest channel needs a schedule, e.g. \"daily 08:00 Europe/Berlin\" (or set mode = \"live\")",
+            );
+        }
+        if self.max_stories == 0 || self.max_stories > 50 {
+            report.at(
+                &format!("channel[{i}].max_stories"),
+                format!("expected 1 to 50, found {}", self.max_stories),
+            );
+        }
+    }
+}
+
+fn unknown_topic(name: &str) -> String {
+    format!("unknown topic {name:?}: expected one of the [[topic]] names")
 }
 
 /// Resolves a feed URL as written in the config (or given on the command line).

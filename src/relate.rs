@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::config::RelatedConfig;
 use crate::store::{ItemId, ItemRow, RelatedLink, Store, StoreError, StoryId, StoryTerms};
 use crate::terms;
 
@@ -79,13 +80,20 @@ pub struct RelateSettings {
     pub max_related: usize,
 }
 
+impl From<&RelatedConfig> for RelateSettings {
+    fn from(c: &RelatedConfig) -> Self {
+        RelateSettings {
+            group_window: c.group_window.get(),
+            related_window: c.window.get(),
+            max_related: c.max,
+        }
+    }
+}
+
+/// The settings of a default `[related]` (batch tools and benchmarks without a config).
 impl Default for RelateSettings {
     fn default() -> Self {
-        RelateSettings {
-            group_window: Duration::from_secs(3 * 86_400),
-            related_window: Duration::from_secs(180 * 86_400),
-            max_related: 5,
-        }
+        RelateSettings::from(&RelatedConfig::default())
     }
 }
 
@@ -344,7 +352,7 @@ fn relate_in_transaction(
     store.add_document_terms(query.masses.keys().map(String::as_str))?;
 
     let related = update_related(store, item, story_id, joined, &scored, settings)?;
-    tracing::debug!(item = item.id, story_id, joined, "related item");
+    tracing::debug!(item = %item.id, story_id, joined, "related item");
     Ok(Relation {
         story_id,
         joined,

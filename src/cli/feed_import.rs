@@ -13,7 +13,7 @@ use url::Url;
 use crate::fetch::reach::{ReachError, check_public_url};
 use crate::opml::{self, OpmlFeed};
 use crate::pipeline::Desk;
-use crate::store::FeedSpec;
+use crate::store::{FeedOrigin, FeedSpec};
 
 /// How many refused entries each reason lists before "… and N more".
 const LISTED_PER_REASON: usize = 10;
@@ -79,7 +79,7 @@ pub fn run(
                 name: name.clone(),
                 url: url.clone(),
             },
-            "opml",
+            FeedOrigin::Import,
             Timestamp::now(),
         )?;
         desk.store().set_feed_allow_private(id, allow_private)?;

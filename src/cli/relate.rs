@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::jsonl::{self, LineError, Object};
 use crate::model::Entry;
 use crate::relate::{self, RelateSettings, Relation};
-use crate::store::{FeedSpec, ProcessedItem, Store};
+use crate::store::{FeedId, FeedOrigin, FeedSpec, ItemId, ProcessedItem, Store, TextSource};
 
 #[derive(Debug, clap::Args)]
 pub struct RelateArgs {
@@ -92,9 +92,9 @@ struct Batch {
     /// The clock of articles without a date.
     start: Timestamp,
     /// Feed id per source name.
-    feeds: HashMap<String, i64>,
+    feeds: HashMap<String, FeedId>,
     /// Input id per stored item.
-    keys: HashMap<i64, String>,
+    keys: HashMap<ItemId, String>,
 }
 
 impl Batch {
@@ -147,7 +147,7 @@ impl Batch {
     }
 
     /// The feed standing for `source`, added on its first article.
-    fn feed_of(&mut self, source: &str) -> anyhow::Result<i64> {
+    fn feed_of(&mut self, source: &str) -> anyhow::Result<FeedId> {
         if let Some(id) = self.feeds.get(source) {
             return Ok(*id);
         }
@@ -155,7 +155,7 @@ impl Batch {
             name: source.to_string(),
             url: format!("batch:{}", self.feeds.len()),
         };
-        let id = self.store.add_feed(&spec, "batch", self.start)?;
+        let id = self.store.add_feed(&spec, FeedOrigin::Import, self.start)?;
         self.feeds.insert(source.to_string(), id);
         Ok(id)
     }
@@ -164,7 +164,7 @@ impl Batch {
     /// articles see it.
     fn relate_stored(
         &mut self,
-        item_id: i64,
+        item_id: ItemId,
         article: &Article,
         published: Timestamp,
     ) -> anyhow::Result<Relation> {
@@ -174,7 +174,7 @@ impl Batch {
             item_id,
             &ProcessedItem {
                 text: article.text,
-                text_source: "feed",
+                text_source: TextSource::Feed,
                 summary: "",
                 topics: &[],
             },

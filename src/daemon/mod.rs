@@ -65,7 +65,7 @@ impl Default for RunOptions {
         RunOptions {
             once: false,
             dry_run: false,
-            grace: Duration::from_secs(10),
+            grace: crate::config::DaemonConfig::default().shutdown_grace.get(),
             fault_backoff: Duration::from_secs(1),
             warm_up: Duration::from_secs(10),
         }

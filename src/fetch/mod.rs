@@ -80,6 +80,9 @@ pub struct FetchSettings {
     pub max_redirects: usize,
 }
 
+/// Redirects followed before a fetch fails (not configurable: no feed needs more).
+const MAX_REDIRECTS: usize = 5;
+
 impl From<&crate::config::PollingConfig> for FetchSettings {
     fn from(p: &crate::config::PollingConfig) -> Self {
         FetchSettings {
@@ -87,20 +90,15 @@ impl From<&crate::config::PollingConfig> for FetchSettings {
             max_body_bytes: p.max_body_size,
             user_agent: p.user_agent.clone(),
             per_host_concurrency: p.per_host_concurrency,
-            ..FetchSettings::default()
+            max_redirects: MAX_REDIRECTS,
         }
     }
 }
 
+/// The settings of a default `[polling]` (tools and tests without a config).
 impl Default for FetchSettings {
     fn default() -> Self {
-        FetchSettings {
-            timeout: Duration::from_secs(20),
-            max_body_bytes: 5 * 1024 * 1024,
-            user_agent: concat!("newsdesk/", env!("CARGO_PKG_VERSION")).to_string(),
-            per_host_concurrency: 2,
-            max_redirects: 5,
-        }
+        FetchSettings::from(&crate::config::PollingConfig::default())
     }
 }
 

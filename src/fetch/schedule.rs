@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use super::CacheHints;
+use crate::config::PollingConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollPolicy {
@@ -20,15 +21,16 @@ pub struct PollPolicy {
     pub dead_after: Duration,
 }
 
-impl Default for PollPolicy {
-    fn default() -> Self {
+impl From<&PollingConfig> for PollPolicy {
+    fn from(p: &PollingConfig) -> Self {
         PollPolicy {
-            interval: Duration::from_secs(30 * 60),
-            min_interval: Duration::from_secs(5 * 60),
-            max_interval: Duration::from_secs(12 * 3600),
-            backoff_base: Duration::from_secs(5 * 60),
-            backoff_max: Duration::from_secs(12 * 3600),
-            dead_after: Duration::from_secs(7 * 86_400),
+            interval: p.interval.get(),
+            min_interval: p.min_interval.get(),
+            max_interval: p.max_interval.get(),
+            // A failing feed is first retried as soon as any feed may be polled again.
+            backoff_base: p.min_interval.get(),
+            backoff_max: p.backoff_max.get(),
+            dead_after: p.dead_after.get(),
         }
     }
 }
@@ -48,12 +50,11 @@ impl FeedStatus {
             FeedStatus::Dead => "dead",
         }
     }
-    pub fn parse(s: &str) -> FeedStatus {
-        match s {
-            "failing" => FeedStatus::Failing,
-            "dead" => FeedStatus::Dead,
-            _ => FeedStatus::Ok,
-        }
+    /// None for a name that is no status (the store refuses it rather than guess).
+    pub fn parse(s: &str) -> Option<FeedStatus> {
+        [FeedStatus::Ok, FeedStatus::Failing, FeedStatus::Dead]
+            .into_iter()
+            .find(|status| status.as_str() == s)
     }
 }
 
@@ -362,7 +363,7 @@ mod tests {
     #[test]
     fn status_round_trips_through_text() {
         for status in [FeedStatus::Ok, FeedStatus::Failing, FeedStatus::Dead] {
-            assert_eq!(FeedStatus::parse(status.as_str()), status);
+            assert_eq!(FeedStatus::parse(status.as_str()), Some(status));
         }
     }
 }

@@ -13,7 +13,8 @@ use jiff::Timestamp;
 use crate::config::{Config, FeedConfig};
 use crate::fetch::schedule::PollPolicy;
 use crate::fetch::{FetchSettings, Fetcher};
-use crate::store::{FeedRow, FeedSpec, Store, StoreError, WriterLock};
+use crate::store::{FeedOrigin, FeedRow, FeedSpec, Store, StoreError, WriterLock};
+use crate::summarize::SummaryOptions;
 use crate::summarize::llm::LlmSummarizer;
 
 pub use poll::{PollOutcome, PollSummary};
@@ -91,14 +92,7 @@ impl Desk {
     pub fn with_store(config: Config, store: Store) -> Result<Desk, PipelineError> {
         let p = &config.polling;
         let fetcher = Fetcher::new(FetchSettings::from(p))?;
-        let policy = PollPolicy {
-            interval: p.interval.get(),
-            min_interval: p.min_interval.get(),
-            max_interval: p.max_interval.get(),
-            backoff_base: p.min_interval.get(),
-            backoff_max: p.backoff_max.get(),
-            dead_after: p.dead_after.get(),
-        };
+        let policy = PollPolicy::from(p);
         let llm = config
             .summarizer
             .llm
@@ -146,6 +140,11 @@ impl Desk {
         &self.fetcher
     }
 
+    /// How summaries are made, wherever they are made: `[summarizer]`.
+    pub fn summary_options(&self) -> SummaryOptions {
+        SummaryOptions::from(&self.config.summarizer)
+    }
+
     /// The config's entry for a stored feed (None for feeds added by commands or OPML).
     fn feed_config(&self, feed: &FeedRow) -> Option<&FeedConfig> {
         self.feed_configs
@@ -157,10 +156,12 @@ impl Desk {
     /// addresses. Config feeds say so in `[[feed]] allow_private`; feeds added from Discord
     /// follow `discord.allow_private_feed_urls`; imported ones what the import allowed.
     fn may_reach_private(&self, feed: &FeedRow) -> bool {
-        match feed.origin.as_str() {
-            "config" => self.feed_config(feed).is_some_and(|f| f.allow_private),
-            "discord" => self.config.discord.allow_private_feed_urls || feed.allow_private,
-            _ => feed.allow_private,
+        match feed.origin {
+            FeedOrigin::Config => self.feed_config(feed).is_some_and(|f| f.allow_private),
+            FeedOrigin::Discord => {
+                self.config.discord.allow_private_feed_urls || feed.allow_private
+            }
+            FeedOrigin::Import => feed.allow_private,
         }
     }
 }

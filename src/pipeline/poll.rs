@@ -9,11 +9,11 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::{Desk, PipelineError};
-use crate::fetch::schedule::{self, FeedStatus};
-use crate::fetch::{FetchOutcome, Fetcher};
-use crate::model::Entry;
+use crate::fetch::schedule::{self, FeedHealth, FeedStatus};
+use crate::fetch::{CacheHints, FetchOutcome, Fetcher, Validators};
+use crate::model::{Entry, ParsedFeed};
 use crate::parse;
-use crate::store::{FeedRow, NewItems, PollRecord};
+use crate::store::{FeedOrigin, FeedRow, NewItems, PollRecord};
 
 /// Entries stored per transaction: a feed with 100,000 entries must not hold the store for
 /// seconds while digests wait.
@@ -112,54 +112,25 @@ impl Desk {
         feed: &FeedRow,
         now: Timestamp,
     ) -> Result<PollOutcome, PipelineError> {
-        let feed_interval = self
-            .feed_config(feed)
-            .and_then(|f| f.interval)
-            .map(|d| d.get());
         let url = match Url::parse(&feed.url) {
             Ok(url) => url,
             Err(e) => return self.fail(feed, &format!("invalid URL: {e}"), None, now),
         };
         let fetched = match self.feed_fetcher(feed).get(&url, &feed.validators).await {
             Ok(FetchOutcome::NotModified { hints }) => {
-                let (health, next) =
-                    schedule::after_success(&self.policy, feed_interval, &hints, None, now);
-                let record = PollRecord::Success {
-                    validators: &feed.validators,
-                    body_hash: None,
-                    meta: None,
-                };
-                self.store()
-                    .record_poll(feed.id, record, &health, next, now)?;
-                return Ok(PollOutcome::Unchanged);
+                return self.record_unchanged(feed, &feed.validators, None, &hints, now);
             }
             Ok(FetchOutcome::Fetched(fetched)) => fetched,
             Err(e) => return self.fail(feed, &e.to_string(), e.retry_after(), now),
         };
         let hash = crate::hash::sha256_hex([&fetched.body]);
         if feed.body_hash.as_deref() == Some(hash.as_str()) {
-            let (health, next) =
-                schedule::after_success(&self.policy, feed_interval, &fetched.hints, None, now);
-            let record = PollRecord::Success {
-                validators: &fetched.validators,
-                body_hash: Some(&hash),
-                meta: None,
-            };
-            self.store()
-                .record_poll(feed.id, record, &health, next, now)?;
-            return Ok(PollOutcome::Unchanged);
+            let validators = &fetched.validators;
+            return self.record_unchanged(feed, validators, Some(&hash), &fetched.hints, now);
         }
-        // Parsing is CPU work (a big feed takes a while): off the async threads.
-        let body = fetched.body;
         let content_type = fetched.content_type.clone();
         let base = fetched.final_url.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
-            parse::parse_feed(&body, content_type.as_deref(), Some(&base))
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("parsing panicked: {e}")));
-        let parsed = match parsed {
+        let parsed = match parse_off_thread(fetched.body, content_type, base).await {
             Ok(parsed) => parsed,
             Err(e) => return self.fail(feed, &e, None, now),
         };
@@ -167,35 +138,104 @@ impl Desk {
             .meta
             .ttl_minutes
             .map(|m| Duration::from_secs(u64::from(m) * 60));
+        let interval = self.feed_interval(feed);
         let (health, next) =
-            schedule::after_success(&self.policy, feed_interval, &fetched.hints, ttl, now);
+            schedule::after_success(&self.policy, interval, &fetched.hints, ttl, now);
+        let record = PollRecord::Success {
+            validators: &fetched.validators,
+            body_hash: Some(&hash),
+            meta: Some(&parsed.meta),
+        };
+        let stored = self
+            .store_new_entries(feed, &parsed.entries, record, &health, next, now)
+            .await?;
+        tracing::info!(feed = %feed.name, new = stored.ids.len(), announced = stored.announced, "feed updated");
+        Ok(PollOutcome::Updated {
+            new: stored.ids.len(),
+            announced: stored.announced,
+        })
+    }
+
+    /// The feed's own `[[feed]] interval`, if it has one.
+    fn feed_interval(&self, feed: &FeedRow) -> Option<Duration> {
+        self.feed_config(feed)
+            .and_then(|f| f.interval)
+            .map(|d| d.get())
+    }
+
+    /// Records a poll that found nothing new (304, or the same bytes as last time).
+    fn record_unchanged(
+        &self,
+        feed: &FeedRow,
+        validators: &Validators,
+        body_hash: Option<&str>,
+        hints: &CacheHints,
+        now: Timestamp,
+    ) -> Result<PollOutcome, PipelineError> {
+        let interval = self.feed_interval(feed);
+        let (health, next) = schedule::after_success(&self.policy, interval, hints, None, now);
+        let record = PollRecord::Success {
+            validators,
+            body_hash,
+            meta: None,
+        };
+        self.store()
+            .record_poll(feed.id, record, &health, next, now)?;
+        Ok(PollOutcome::Unchanged)
+    }
+
+    /// Which new entries may appear in digests: none of a feed's first fetch (unless
+    /// `announce_first_fetch`), none older than `max_item_age`.
+    fn announce_rule(&self, feed: &FeedRow, now: Timestamp) -> impl Fn(&Entry) -> bool + use<> {
         let announce_all = feed.seeded || self.config.polling.announce_first_fetch;
         let max_age = self.config.polling.max_item_age;
         let oldest = (!max_age.is_zero()).then(|| now - max_age.as_span());
-        let announce = |entry: &Entry| -> bool {
+        move |entry: &Entry| -> bool {
             announce_all
                 && match (oldest, entry.published) {
                     (Some(oldest), Some(published)) => published >= oldest,
                     _ => true,
                 }
-        };
+        }
+    }
+
+    /// Stores the entries not seen before (announced per [`Desk::announce_rule`]),
+    /// [`STORE_CHUNK`] per transaction, and the poll's `record` with its `health` and `next`
+    /// poll time.
+    async fn store_new_entries(
+        &self,
+        feed: &FeedRow,
+        entries: &[Entry],
+        record: PollRecord<'_>,
+        health: &FeedHealth,
+        next: Timestamp,
+        now: Timestamp,
+    ) -> Result<NewItems, PipelineError> {
+        let announce = self.announce_rule(feed, now);
+        let mut chunks = entries.chunks(STORE_CHUNK).peekable();
+        if chunks.peek().is_none() {
+            self.store()
+                .record_poll(feed.id, record, health, next, now)?;
+            return Ok(NewItems::default());
+        }
         // Every chunk but the last commits on its own; the poll (validators, body hash) is
         // recorded with the last, so a crash midway fetches the document again and the
         // entries already stored are recognised and skipped.
         let mut stored = NewItems::default();
-        let mut chunks = parsed.entries.chunks(STORE_CHUNK).peekable();
         while let Some(chunk) = chunks.next() {
             let more = if chunks.peek().is_some() {
                 self.store()
                     .store_entries(feed.id, &feed.name, chunk, &announce, now)?
             } else {
-                let record = PollRecord::Success {
-                    validators: &fetched.validators,
-                    body_hash: Some(&hash),
-                    meta: Some(&parsed.meta),
-                };
                 self.store().store_fetched(
-                    feed.id, &feed.name, chunk, &announce, record, &health, next, now,
+                    feed.id,
+                    &feed.name,
+                    chunk,
+                    &announce,
+                    record.clone(),
+                    health,
+                    next,
+                    now,
                 )?
             };
             stored.ids.extend(more.ids);
@@ -203,20 +243,7 @@ impl Desk {
             // Let deliveries and commands have the store between chunks.
             tokio::task::yield_now().await;
         }
-        if parsed.entries.is_empty() {
-            let record = PollRecord::Success {
-                validators: &fetched.validators,
-                body_hash: Some(&hash),
-                meta: Some(&parsed.meta),
-            };
-            self.store()
-                .record_poll(feed.id, record, &health, next, now)?;
-        }
-        tracing::info!(feed = %feed.name, new = stored.ids.len(), announced = stored.announced, "feed updated");
-        Ok(PollOutcome::Updated {
-            new: stored.ids.len(),
-            announced: stored.announced,
-        })
+        Ok(stored)
     }
 
     fn fail(
@@ -241,10 +268,24 @@ impl Desk {
     /// address; feeds added from Discord or imported from a file are third-party input and
     /// reach only public addresses unless allowed otherwise.
     fn feed_fetcher(&self, feed: &FeedRow) -> Fetcher {
-        if feed.origin == "config" || self.may_reach_private(feed) {
+        if feed.origin == FeedOrigin::Config || self.may_reach_private(feed) {
             self.fetcher.clone()
         } else {
             self.fetcher.public_only()
         }
     }
+}
+
+/// Parses a feed document on the blocking pool: parsing is CPU work (a big feed takes a
+/// while), kept off the async threads.
+async fn parse_off_thread(
+    body: Vec<u8>,
+    content_type: Option<String>,
+    base: Url,
+) -> Result<ParsedFeed, String> {
+    tokio::task::spawn_blocking(move || {
+        parse::parse_feed(&body, content_type.as_deref(), Some(&base)).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("parsing panicked: {e}")))
 }

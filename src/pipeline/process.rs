@@ -15,8 +15,8 @@ use crate::config::FullText;
 use crate::extract;
 use crate::fetch::{FetchOutcome, Fetcher};
 use crate::relate::{self, RelateSettings};
-use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem};
-use crate::summarize::{self, SummaryOptions};
+use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem, TextSource};
+use crate::summarize;
 use crate::topics::TopicDoc;
 
 /// Attempts at processing one item, spaced out, before it is set aside (logged, kept in the
@@ -72,10 +72,10 @@ impl Desk {
                     let error = e.to_string();
                     let failures = self.store().record_item_failure(id, &error, retry_at)?;
                     if failures >= MAX_ITEM_ATTEMPTS {
-                        tracing::error!(item = id, %error,
+                        tracing::error!(item = %id, %error,
                             "item set aside after {failures} failed attempts; tried again daily");
                     } else {
-                        tracing::warn!(item = id, %error, failures, "item processing failed; will retry");
+                        tracing::warn!(item = %id, %error, failures, "item processing failed; will retry");
                     }
                 }
             }
@@ -144,7 +144,7 @@ impl Desk {
                 .item_by_url(&url)
                 .ok()
                 .flatten()
-                .filter(|other| other.text_source.as_deref() == Some("page"))
+                .filter(|other| other.text_source == Some(TextSource::Page))
                 .and_then(|other| other.text);
             if let Some(text) = cached {
                 out.insert(item.id, Some(text));
@@ -169,9 +169,11 @@ impl Desk {
     ) -> Result<(), PipelineError> {
         let feed_text = item.feed_text.trim();
         let (text, source) = match page {
-            Some(page) if page.chars().count() > feed_text.chars().count() => (page, "page"),
-            _ if !feed_text.is_empty() => (feed_text.to_string(), "feed"),
-            _ => (String::new(), "none"),
+            Some(page) if page.chars().count() > feed_text.chars().count() => {
+                (page, TextSource::Page)
+            }
+            _ if !feed_text.is_empty() => (feed_text.to_string(), TextSource::Feed),
+            _ => (String::new(), TextSource::Missing),
         };
         let opts = self.summary_options();
         // An LLM summary is a network call: made here, outside the blocking pool.
@@ -207,20 +209,13 @@ impl Desk {
         }))
     }
 
-    fn summary_options(&self) -> SummaryOptions {
-        SummaryOptions {
-            sentences: self.config.summarizer.sentences,
-            max_chars: self.config.summarizer.max_chars,
-        }
-    }
-
     /// The CPU-bound rest of an item: summary (unless given), topics, story and Related, and
     /// the "processed" mark, the last three in one transaction.
     fn finish_processing(
         &self,
         item: &ItemRow,
         text: &str,
-        source: &str,
+        source: TextSource,
         summary: Option<String>,
         now: Timestamp,
     ) -> Result<(), PipelineError> {
@@ -235,11 +230,7 @@ impl Desk {
             .filter(|(_, query)| query.matches(&doc))
             .map(|(name, _)| name)
             .collect();
-        let settings = RelateSettings {
-            group_window: self.config.related.group_window.get(),
-            related_window: self.config.related.window.get(),
-            max_related: self.config.related.max,
-        };
+        let settings = RelateSettings::from(&self.config.related);
         let held_back = item.announce && self.filtered_out(item, &topics)?;
         // Grouping and "processed" land together: a crash between them would leave a story
         // naming an unprocessed item, and the retry would give the item a second story.

@@ -22,10 +22,7 @@ impl From<&Config> for ViewSettings {
     fn from(config: &Config) -> Self {
         ViewSettings {
             max_related: config.related.max,
-            summary: SummaryOptions {
-                sentences: config.summarizer.sentences,
-                max_chars: config.summarizer.max_chars,
-            },
+            summary: SummaryOptions::from(&config.summarizer),
         }
     }
 }

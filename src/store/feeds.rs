@@ -3,9 +3,9 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{FeedId, Result, Store, StoreError, opt_ts, ts_from_sql, ts_to_sql};
+use super::{FeedId, FeedOrigin, Result, Store, StoreError, opt_ts, ts_from_sql, ts_to_sql};
 use crate::fetch::Validators;
-use crate::fetch::schedule::{FeedHealth, FeedStatus};
+use crate::fetch::schedule::FeedHealth;
 use crate::model::FeedMeta;
 
 /// A feed as the config (or a command) declares it.
@@ -20,7 +20,7 @@ pub struct FeedRow {
     pub id: FeedId,
     pub name: String,
     pub url: String,
-    pub origin: String,
+    pub origin: FeedOrigin,
     /// A feed added by a command or an import may reach private addresses (the one who added
     /// it said so). Config feeds follow their `[[feed]] allow_private` instead.
     pub allow_private: bool,
@@ -53,7 +53,6 @@ const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.origin, f.active, f.title, f.
      (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.allow_private";
 
 fn feed_from_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
-    let status: String = r.get(9)?;
     Ok(FeedRow {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -67,7 +66,7 @@ fn feed_from_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
         },
         body_hash: r.get(8)?,
         health: FeedHealth {
-            status: FeedStatus::parse(&status),
+            status: r.get(9)?,
             consecutive_failures: r.get(10)?,
             failing_since: opt_ts(r.get(11)?),
             last_error: r.get(12)?,
@@ -87,12 +86,15 @@ impl Store {
     /// commands (`origin != 'config'`) are left alone.
     pub fn sync_config_feeds(&mut self, specs: &[FeedSpec], now: Timestamp) -> Result<()> {
         let tx = self.conn.savepoint()?;
-        tx.execute("UPDATE feeds SET active = 0 WHERE origin = 'config'", [])?;
+        tx.execute(
+            "UPDATE feeds SET active = 0 WHERE origin = ?1",
+            [FeedOrigin::Config],
+        )?;
         for spec in specs {
             tx.execute(
-                "INSERT INTO feeds (url, name, origin, active, created_at) VALUES (?1, ?2, 'config', 1, ?3)
+                "INSERT INTO feeds (url, name, origin, active, created_at) VALUES (?1, ?2, ?3, 1, ?4)
                  ON CONFLICT (url) DO UPDATE SET name = excluded.name, active = 1",
-                params![spec.url, spec.name, ts_to_sql(now)],
+                params![spec.url, spec.name, FeedOrigin::Config, ts_to_sql(now)],
             )?;
         }
         tx.commit()?;
@@ -100,7 +102,12 @@ impl Store {
     }
 
     /// Adds a feed from a command; returns its id (existing id if the URL is known).
-    pub fn add_feed(&mut self, spec: &FeedSpec, origin: &str, now: Timestamp) -> Result<FeedId> {
+    pub fn add_feed(
+        &mut self,
+        spec: &FeedSpec,
+        origin: FeedOrigin,
+        now: Timestamp,
+    ) -> Result<FeedId> {
         self.conn.execute(
             "INSERT INTO feeds (url, name, origin, active, created_at) VALUES (?1, ?2, ?3, 1, ?4)
              ON CONFLICT (url) DO UPDATE SET active = 1",
@@ -148,7 +155,10 @@ impl Store {
         self.conn
             .query_row(&sql, [id], feed_from_row)
             .optional()?
-            .ok_or(StoreError::NotFound { what: "feed", id })
+            .ok_or(StoreError::NotFound {
+                what: "feed",
+                id: id.0,
+            })
     }
 
     /// Earliest next poll time among active feeds other than `except` (feeds being polled now,
@@ -156,7 +166,7 @@ impl Store {
     pub fn next_poll_at_except(&self, except: &[FeedId]) -> Result<Option<Timestamp>> {
         let list = except
             .iter()
-            .map(i64::to_string)
+            .map(FeedId::to_string)
             .collect::<Vec<_>>()
             .join(",");
         let secs: Option<i64> = self.conn.query_row(
@@ -198,7 +208,7 @@ pub(super) fn record_poll_in(
              last_success = ?6, last_attempt = ?7, next_fetch_at = ?8 WHERE id = ?1",
         params![
             id,
-            health.status.as_str(),
+            health.status,
             health.consecutive_failures,
             health.failing_since.map(ts_to_sql),
             health.last_error,

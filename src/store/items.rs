@@ -4,7 +4,9 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::feeds::{PollRecord, record_poll_in};
-use super::{FeedId, ItemId, Result, Store, StoreError, StoryId, opt_ts, ts_from_sql, ts_to_sql};
+use super::{
+    FeedId, ItemId, Result, Store, StoreError, StoryId, TextSource, opt_ts, ts_from_sql, ts_to_sql,
+};
 use crate::fetch::schedule::FeedHealth;
 use crate::model::Entry;
 
@@ -24,7 +26,7 @@ pub struct ItemRow {
     pub announce: bool,
     /// Article text after extraction; `None` until processed.
     pub text: Option<String>,
-    pub text_source: Option<String>,
+    pub text_source: Option<TextSource>,
     pub summary: Option<String>,
     pub story_id: Option<StoryId>,
     pub processed: Option<Timestamp>,
@@ -43,7 +45,7 @@ pub struct NewItems {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessedItem<'a> {
     pub text: &'a str,
-    pub text_source: &'a str,
+    pub text_source: TextSource,
     pub summary: &'a str,
     pub topics: &'a [String],
 }
@@ -156,7 +158,7 @@ impl Store {
                     entry.content_html,
                     announced
                 ])?;
-                out.ids.push(tx.last_insert_rowid());
+                out.ids.push(ItemId(tx.last_insert_rowid()));
                 out.announced += usize::from(announced);
             }
         }
@@ -169,7 +171,10 @@ impl Store {
         self.conn
             .query_row(&sql, [id], item_from_row)
             .optional()?
-            .ok_or(StoreError::NotFound { what: "item", id })
+            .ok_or(StoreError::NotFound {
+                what: "item",
+                id: id.0,
+            })
     }
 
     pub fn item_by_url(&self, url: &str) -> Result<Option<ItemRow>> {

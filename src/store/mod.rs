@@ -1,6 +1,7 @@
 //! The SQLite store: one file, WAL, versioned migrations. Every SQL statement of newsdesk lives
 //! under this module, one file per table group.
 
+mod columns;
 mod digests;
 mod feeds;
 mod items;
@@ -16,6 +17,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use rusqlite::Connection;
 
+pub use columns::{FeedOrigin, TextSource};
 pub use digests::{ChannelState, DigestRecord, DigestStatus, StoryOutlets};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
 pub use items::{ItemRow, MAX_TEXT_CHARS, NewItems, ProcessedItem, SearchHit};
@@ -23,8 +25,7 @@ pub use lock::{WriterLock, lock_path};
 pub use stories::{BulkArticle, RelatedLink, StoryRow, StoryTerms};
 pub use subscriptions::{CustomTopic, FeedRemoval, channel_topics, effective_topics};
 
-pub type FeedId = i64;
-pub type ItemId = i64;
+pub use columns::{FeedId, ItemId};
 pub type StoryId = i64;
 pub type DigestId = i64;
 
@@ -285,6 +286,32 @@ mod tests {
         });
         assert!(failed.is_err());
         assert!(store.conn.is_autocommit(), "left inside a transaction");
+    }
+
+    #[test]
+    fn an_unknown_stored_feed_status_is_an_error_not_a_healthy_feed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("desk.db")).expect("store");
+        let spec = FeedSpec {
+            name: "F".into(),
+            url: "https://f.example/feed".into(),
+        };
+        store
+            .sync_config_feeds(&[spec], Timestamp::UNIX_EPOCH)
+            .expect("feed");
+        store
+            .conn
+            .execute("UPDATE feeds SET status = 'snoozing'", [])
+            .expect("status written");
+        let err = store.feeds().expect_err("an unknown status is refused");
+        assert!(
+            matches!(
+                err,
+                StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(..))
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("\"snoozing\""), "{err}");
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl Store {
         let Some(feed) = self.feed_by_name(name)? else {
             return Ok(FeedRemoval::NotFound);
         };
-        if feed.origin == "config" {
+        if feed.origin == super::FeedOrigin::Config {
             return Ok(FeedRemoval::FromConfig(feed));
         }
         if !feed.active {
@@ -288,7 +288,11 @@ mod tests {
             .sync_config_feeds(&[spec("cfg", "https://a.example/feed")], now)
             .unwrap();
         store
-            .add_feed(&spec("added", "https://b.example/feed"), "discord", now)
+            .add_feed(
+                &spec("added", "https://b.example/feed"),
+                super::super::FeedOrigin::Discord,
+                now,
+            )
             .unwrap();
         assert!(matches!(
             store.remove_feed("cfg").unwrap(),

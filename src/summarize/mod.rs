@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
+use crate::config::SummarizerConfig;
+
 pub use segment::split_sentences;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +29,19 @@ pub struct SummaryOptions {
     pub max_chars: usize,
 }
 
+impl From<&SummarizerConfig> for SummaryOptions {
+    fn from(c: &SummarizerConfig) -> Self {
+        SummaryOptions {
+            sentences: c.sentences,
+            max_chars: c.max_chars,
+        }
+    }
+}
+
+/// The options of a default `[summarizer]` (batch tools and benchmarks without a config).
 impl Default for SummaryOptions {
     fn default() -> Self {
-        SummaryOptions {
-            sentences: 3,
-            max_chars: 600,
-        }
+        SummaryOptions::from(&SummarizerConfig::default())
     }
 }
 

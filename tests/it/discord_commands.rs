@@ -481,7 +481,7 @@ async fn feeds_add_defers_fetches_and_guards_private_addresses() {
         .feed_by_name("Newcomer")
         .expect("query")
         .expect("stored");
-    assert_eq!(feed.origin, "discord");
+    assert_eq!(feed.origin, newsdesk::store::FeedOrigin::Discord);
     assert_eq!(feed.url, fx2.server.url("/new.xml"));
     let (_, again) = bot.deferred(add(fx2.server.url("/new.xml"))).await;
     assert!(content(&again).contains("already followed"), "{again}");

@@ -149,7 +149,9 @@ fn a_huge_text_is_stored_and_indexed_up_to_its_cap() {
         name: "Feed".into(),
         url: "https://feed.example/rss".into(),
     };
-    let feed = store.add_feed(&spec, "test", now).unwrap();
+    let feed = store
+        .add_feed(&spec, newsdesk::store::FeedOrigin::Import, now)
+        .unwrap();
     let entry = Entry {
         key: "huge".into(),
         url: None,
@@ -166,7 +168,7 @@ fn a_huge_text_is_stored_and_indexed_up_to_its_cap() {
     let text = huge_text();
     let done = ProcessedItem {
         text: &text,
-        text_source: "page",
+        text_source: newsdesk::store::TextSource::Page,
         summary: "",
         topics: &[],
     };

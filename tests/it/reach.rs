@@ -43,7 +43,10 @@ async fn the_public_only_fetcher_refuses_this_machine_by_address_and_by_name() {
 async fn a_feed_added_from_discord_may_not_reach_this_machine_unless_allowed() {
     for allow in [false, true] {
         let extra = format!("[discord]\nallow_private_feed_urls = {allow}\n");
-        assert_reached(polled_once("discord", &extra, false).await, allow);
+        assert_reached(
+            polled_once(newsdesk::store::FeedOrigin::Discord, &extra, false).await,
+            allow,
+        );
     }
 }
 
@@ -52,14 +55,17 @@ async fn a_feed_added_from_discord_may_not_reach_this_machine_unless_allowed() {
 #[tokio::test]
 async fn an_imported_feed_may_not_reach_this_machine_unless_the_import_allowed_it() {
     for allow in [false, true] {
-        assert_reached(polled_once("opml", "", allow).await, allow);
+        assert_reached(
+            polled_once(newsdesk::store::FeedOrigin::Import, "", allow).await,
+            allow,
+        );
     }
 }
 
 /// Adds a feed on 127.0.0.1 with `origin` (allowed to reach private addresses when
 /// `allow_private`), runs one poll cycle and answers the server's hits and the feed's row.
 async fn polled_once(
-    origin: &str,
+    origin: newsdesk::store::FeedOrigin,
     extra: &str,
     allow_private: bool,
 ) -> (usize, newsdesk::store::FeedRow) {

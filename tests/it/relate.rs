@@ -25,7 +25,9 @@ fn add(
         url: format!("https://{outlet}.example/feed"),
     };
     // add_feed returns the known id for a URL already added.
-    let feed = store.add_feed(&spec, "test", t0()).unwrap();
+    let feed = store
+        .add_feed(&spec, newsdesk::store::FeedOrigin::Import, t0())
+        .unwrap();
     let published = t0() + SignedDuration::from_mins(minutes);
     let entry = Entry {
         key: key.to_string(),
@@ -44,7 +46,7 @@ fn add(
     let relation = relate::relate_item(store, &item, text, &RelateSettings::default()).unwrap();
     let done = ProcessedItem {
         text,
-        text_source: "feed",
+        text_source: newsdesk::store::TextSource::Feed,
         summary: "",
         topics: &[],
     };

@@ -90,7 +90,7 @@ fn the_search_index_merges_in_steps_that_end_and_keep_every_document() {
                 name: "F".into(),
                 url: "https://f.example/feed".into(),
             },
-            "config",
+            newsdesk::store::FeedOrigin::Config,
             now,
         )
         .unwrap();
@@ -112,7 +112,7 @@ fn the_search_index_merges_in_steps_that_end_and_keep_every_document() {
                 id,
                 &ProcessedItem {
                     text: &text,
-                    text_source: "feed",
+                    text_source: newsdesk::store::TextSource::Feed,
                     summary: "",
                     topics: &[],
                 },

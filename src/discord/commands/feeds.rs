@@ -73,10 +73,10 @@ fn list(desk: &Desk) -> Outcome {
         .iter()
         .filter(|f| f.active)
         .map(|f| {
-            let origin = if f.origin == "config" {
+            let origin = if f.origin == crate::store::FeedOrigin::Config {
                 String::new()
             } else {
-                format!(", added from {}", escape(&f.origin))
+                format!(", added from {}", escape(f.origin.as_str()))
             };
             format!(
                 "**{}** ({}{origin}): {}, {} items",
@@ -296,7 +296,7 @@ async fn insert_feed(
         if store.feed_by_name(&spec.name)?.is_some_and(|f| f.active) {
             return Ok(false);
         }
-        store.add_feed(&spec, "discord", now)?;
+        store.add_feed(&spec, crate::store::FeedOrigin::Discord, now)?;
         Ok(true)
     })
     .await

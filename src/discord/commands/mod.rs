@@ -127,7 +127,7 @@ pub fn autocomplete(desk: &Desk, req: &CommandRequest) -> Vec<(String, String)> 
             .active_feeds()
             .map(|f| {
                 f.into_iter()
-                    .filter(|f| f.origin != "config")
+                    .filter(|f| f.origin != crate::store::FeedOrigin::Config)
                     .map(|f| f.name)
                     .collect()
             })
