@@ -352,7 +352,7 @@ fn relate_in_transaction(
     store.add_document_terms(query.masses.keys().map(String::as_str))?;
 
     let related = update_related(store, item, story_id, joined, &scored, settings)?;
-    tracing::debug!(item = %item.id, story_id, joined, "related item");
+    tracing::debug!(item = %item.id, %story_id, joined, "related item");
     Ok(Relation {
         story_id,
         joined,

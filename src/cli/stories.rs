@@ -43,7 +43,7 @@ pub fn related(config: Config, args: &RelatedArgs, out: &mut dyn Write) -> anyho
 /// A story by id or by the URL of one of its articles.
 fn find_story(store: &Store, target: &str) -> anyhow::Result<StoryId> {
     if let Ok(id) = target.parse::<i64>() {
-        return Ok(store.story(id)?.id);
+        return Ok(store.story(StoryId(id))?.id);
     }
     match lookup::story_for_url(store, target)? {
         UrlLookup::Story(story) => Ok(story),

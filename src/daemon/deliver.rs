@@ -7,7 +7,7 @@ use crate::config::ChannelConfig;
 use crate::digest::{self, Digest, Sink, SinkError};
 use crate::pipeline::{Desk, PipelineError};
 use crate::present::{ViewSettings, story_view, update_view};
-use crate::store::DigestRecord;
+use crate::store::{DigestId, DigestRecord};
 
 /// Sends one channel's next digest through `sink`. Outside a dry run the digest is recorded as
 /// pending before it is sent and as sent after, so a crash or a failed post never loses its
@@ -60,7 +60,7 @@ pub async fn deliver<S: Sink>(
 
 async fn send_recorded<S: Sink>(
     desk: &Desk,
-    id: i64,
+    id: DigestId,
     digest: &Digest,
     sink: &S,
     now: Timestamp,
@@ -78,7 +78,7 @@ async fn send_recorded<S: Sink>(
                 store.give_back_refused(id, &digest.channel, &stories, &why, now)
             })?;
             for story in dropped {
-                tracing::error!(channel = %digest.channel, story, reason = %why,
+                tracing::error!(channel = %digest.channel, %story, reason = %why,
                     "story dropped: Discord refused its message twice (shown by /feeds health)");
             }
             Ok(true)

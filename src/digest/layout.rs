@@ -161,7 +161,7 @@ mod tests {
     fn hostile_story(i: usize) -> StoryView {
         let long = "@everyone **boom** ".repeat(600);
         StoryView {
-            story_id: i as i64,
+            story_id: StoryId(i as i64),
             title: format!("{i} {long}"),
             outlet: format!("Outlet {long}"),
             published: "2026-11-20T10:00:00Z".parse().unwrap(),
@@ -176,7 +176,7 @@ mod tests {
                 .collect(),
             related: (0..5)
                 .map(|k| RelatedView {
-                    story_id: k,
+                    story_id: StoryId(k),
                     title: long.clone(),
                     outlet: "M".into(),
                     published: "2026-11-01T10:00:00Z".parse().unwrap(),
@@ -289,7 +289,7 @@ mod tests {
     fn updates_follow_stories_marked_and_listing_only_new_outlets() {
         let story = small_story();
         let mut old = story.clone();
-        old.story_id = 7;
+        old.story_id = StoryId(7);
         old.title = "Telescope sees first light".into();
         let digest = Digest {
             id: None,

@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn a_hostile_story_is_neutralized_in_markdown() {
         let story = StoryView {
-            story_id: 1,
+            story_id: crate::store::StoryId(1),
             title: "@everyone **bold** <@123> [x](http://evil)".into(),
             outlet: "Wire".into(),
             published: "2026-11-20T10:00:00Z".parse().expect("time"),
@@ -65,7 +65,7 @@ mod tests {
                 url: Some("https://example.net/x".into()),
             }],
             related: vec![RelatedView {
-                story_id: 2,
+                story_id: crate::store::StoryId(2),
                 title: "Earlier".into(),
                 outlet: "Monitor".into(),
                 published: "2026-11-01T10:00:00Z".parse().expect("time"),

@@ -28,7 +28,7 @@ mod tests {
 
     fn story(title: &str) -> StoryView {
         StoryView {
-            story_id: 1,
+            story_id: crate::store::StoryId(1),
             title: title.into(),
             outlet: "Wire".into(),
             published: jiff::Timestamp::UNIX_EPOCH,

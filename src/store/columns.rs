@@ -94,6 +94,14 @@ row_id!(
     /// An item's row id.
     ItemId
 );
+row_id!(
+    /// A story's row id.
+    StoryId
+);
+row_id!(
+    /// A digest's row id.
+    DigestId
+);
 
 /// `ToSql` and `FromSql` for a type with `as_str` and `parse`.
 macro_rules! text_column {

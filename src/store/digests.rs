@@ -80,7 +80,7 @@ impl Store {
             "INSERT INTO digests (channel, created_at, status) VALUES (?1, ?2, ?3)",
             params![channel, ts_to_sql(now), DigestStatus::Pending.as_str()],
         )?;
-        let id = tx.last_insert_rowid();
+        let id = DigestId(tx.last_insert_rowid());
         let entries = stories
             .iter()
             .map(|s| (EntryKind::New, s))

@@ -25,9 +25,7 @@ pub use lock::{WriterLock, lock_path};
 pub use stories::{BulkArticle, RelatedLink, StoryRow, StoryTerms};
 pub use subscriptions::{CustomTopic, FeedRemoval, channel_topics, effective_topics};
 
-pub use columns::{FeedId, ItemId};
-pub type StoryId = i64;
-pub type DigestId = i64;
+pub use columns::{DigestId, FeedId, ItemId, StoryId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

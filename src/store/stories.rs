@@ -71,7 +71,7 @@ impl Store {
             "INSERT INTO stories (lead_item_id, published_at, updated_at, announce) VALUES (?1, ?2, ?2, ?3)",
             params![item, published, announce],
         )?;
-        let story = tx.last_insert_rowid();
+        let story = StoryId(tx.last_insert_rowid());
         tx.execute(
             "UPDATE items SET story_id = ?2 WHERE id = ?1",
             params![item, story],
@@ -115,7 +115,7 @@ impl Store {
                 story_from_row,
             )
             .optional()?
-            .ok_or(StoreError::NotFound { what: "story", id })
+            .ok_or(StoreError::NotFound { what: "story", id: id.0 })
     }
 
     /// Replaces a story's Related list (best first).
@@ -304,7 +304,7 @@ impl Store {
                     }
                     None => {
                         story.execute(params![id, published])?;
-                        let s = tx.last_insert_rowid();
+                        let s = StoryId(tx.last_insert_rowid());
                         *slot = Some(s);
                         s
                     }

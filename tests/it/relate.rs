@@ -235,7 +235,7 @@ fn story_ids_survive_a_restart() {
     reopen_and_join(&path, first);
 }
 
-fn reopen_and_join(path: &Path, story: i64) {
+fn reopen_and_join(path: &Path, story: newsdesk::store::StoryId) {
     let mut store = Store::open(path).unwrap();
     for (n, (outlet, title, text)) in QUAKE_A.iter().enumerate().skip(1) {
         let r = add(

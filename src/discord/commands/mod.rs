@@ -225,7 +225,7 @@ mod tests {
 
     fn view(title: &str) -> StoryView {
         StoryView {
-            story_id: 1,
+            story_id: crate::store::StoryId(1),
             title: title.to_string(),
             outlet: "Wire\n@everyone".into(),
             published: "2026-11-20T10:00:00Z".parse().expect("time"),
@@ -238,7 +238,7 @@ mod tests {
             }],
             related: (0..5)
                 .map(|i| RelatedView {
-                    story_id: i,
+                    story_id: crate::store::StoryId(i),
                     title: format!("Earlier [{i}](http://evil)"),
                     outlet: "Monitor".into(),
                     published: "2026-11-01T10:00:00Z".parse().expect("time"),

@@ -43,7 +43,7 @@ use crate::digest::layout::{self, PostMessage};
 use crate::digest::{Digest, Sink, SinkError};
 use crate::discord::embed::create_embed;
 use crate::pipeline::Desk;
-use crate::store::StoryId;
+use crate::store::{DigestId, StoryId};
 
 /// Where a channel's digests go on Discord.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,7 +241,7 @@ impl Sink for DiscordSink {
                 continue;
             }
             // ≤ 25 characters, unique per digest and part.
-            let nonce = format!("nd{}p{part}", digest.id.unwrap_or(0));
+            let nonce = format!("nd{}p{part}", digest.id.map_or(0, |id| id.0));
             let destination = destination(target, thread, digest);
             let posted = match (&destination, self.bot()) {
                 (Destination::Channel(channel), Some(bot)) if beyond_nonce => {
@@ -354,7 +354,7 @@ impl DiscordSink {
                     return Err(SinkError::Delivery(what));
                 }
                 Failure::Reject(what) => {
-                    tracing::error!(channel = %digest.channel, digest = digest.id, %what,
+                    tracing::error!(channel = %digest.channel, digest = ?digest.id, %what,
                         "Discord refused a part of the digest; its stories get one more try");
                     return Ok(Err(what));
                 }
@@ -405,7 +405,7 @@ impl DiscordSink {
     /// forum posts). The wait ends when the store takes the record, or when the daemon's grace
     /// period after a stop cuts it short (then the part is sent again at the next start, and
     /// Discord drops it by its nonce where there is one).
-    async fn record_sent(&self, digest: i64, part: usize, nonce: &str, message_id: &str) {
+    async fn record_sent(&self, digest: DigestId, part: usize, nonce: &str, message_id: &str) {
         let mut wait = self.backoff;
         loop {
             let recorded =
@@ -415,7 +415,7 @@ impl DiscordSink {
             match recorded {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::error!(digest, part, error = %e,
+                    tracing::error!(%digest, part, error = %e,
                         "a posted message could not be recorded; retrying the record, not the post");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(RECORD_RETRY_MAX);
