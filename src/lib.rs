@@ -17,7 +17,9 @@
 //!                                        └──► present (what a story shows) ──┘ also: commands, CLI
 //! ```
 //!
-//! - [`config`]: the TOML file, validated with file:line:column errors; [`duration`]: "15m".
+//! - [`config`]: the TOML file, validated with file:line:column errors, and the one place every
+//!   default is written; each stage takes its settings converted from its section (`From`).
+//!   [`duration`]: "15m". `config::starter`: the config `newsdesk init` writes.
 //! - [`fetch`]: HTTP client (conditional GET, size cap, per-host limits), what untrusted URLs may
 //!   reach (`fetch::reach`), and poll timing / feed health.
 //! - [`hash`]: SHA-256 as hex, the form of every stored hash.
@@ -33,7 +35,8 @@
 //!   per item (`pipeline::process`).
 //! - [`present`]: what a story shows, decided once: [`present::build`] reads a story into a
 //!   [`present::StoryView`] (headline and link, outlets, summary, Related one-liners, topics),
-//!   rendered as a Discord embed ([`present::embed`]), markdown or JSON; every size in
+//!   rendered as a Discord embed ([`present::embed`]), that embed as terminal text
+//!   ([`present::markdown`]) or JSON; every size in
 //!   [`present::limits`]. Change "what a story shows" there and every output follows.
 //! - [`digest`]: choosing a channel's stories and packing their embeds into messages;
 //!   [`digest::Sink`] is where they go (terminal, or Discord).
