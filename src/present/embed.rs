@@ -206,3 +206,63 @@ pub fn related_line(r: &RelatedView) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoryId;
+
+    fn entry(k: i64, url: String) -> RelatedView {
+        RelatedView {
+            story_id: StoryId(k),
+            title: "[Headline]* ".repeat(30),
+            outlet: "_Outlet_ ".repeat(20),
+            published: "2026-11-01T10:00:00Z".parse().expect("time"),
+            url: Some(url),
+            line: "A one-line summary that goes on, ".repeat(20),
+        }
+    }
+
+    /// Five Related entries at every width's maximum (a 500-character URL, escaped headline and
+    /// outlet, a 300-character one-liner) are all shown, each whole in its field.
+    #[test]
+    fn five_related_entries_at_full_width_all_fit() {
+        let url = format!("https://example.org/{}", "p".repeat(limits::LINK_URL - 20));
+        let story = StoryView {
+            story_id: StoryId(1),
+            title: "t".into(),
+            outlet: "o".into(),
+            published: jiff::Timestamp::UNIX_EPOCH,
+            url: None,
+            summary: "s".repeat(2000),
+            also_covered_by: Vec::new(),
+            related: (0..5).map(|k| entry(k, url.clone())).collect(),
+            topics: Vec::new(),
+        };
+        let embed = story_embed(&story, StoryEmbedStyle::FULL).fit();
+        let entries: Vec<&str> = embed
+            .fields
+            .iter()
+            .flat_map(|f| f.value.lines())
+            .filter(|l| l.starts_with("• "))
+            .collect();
+        assert_eq!(entries.len(), 5, "{:?}", embed.fields);
+        for field in &embed.fields {
+            assert!(field.value.chars().count() <= limits::FIELD_VALUE);
+        }
+        for e in &entries {
+            assert_eq!(e.matches("](<").count(), 1, "one whole link: {e}");
+            assert!(
+                e.contains(">) (") && e.contains(", 1 Nov 2026) — A one-line"),
+                "{e}"
+            );
+        }
+        assert!(embed.counted_chars() <= limits::MESSAGE_EMBED_TOTAL);
+        // A longer URL is not shown: the headline stays, unlinked.
+        let long = entry(
+            9,
+            format!("https://example.org/{}", "p".repeat(limits::LINK_URL)),
+        );
+        assert!(!related_line(&long).contains("](<"));
+    }
+}

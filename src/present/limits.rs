@@ -29,5 +29,8 @@ pub const RELATED_TITLE: usize = 120;
 /// A Related entry's one-line summary: one sentence of its summary, cut at a word only when
 /// the sentence alone is longer.
 pub const RELATED_LINE: usize = 300;
+/// A link whose URL is longer is shown as plain text: nobody reads such a URL, and a whole
+/// Related entry (headline, link, outlet, date, one-liner) must fit one 1,024-character field.
+pub const LINK_URL: usize = 500;
 /// Topic names in a footer.
 pub const TOPICS: usize = 200;

@@ -38,11 +38,11 @@ pub fn escape_within(text: &str, limit: usize) -> String {
 }
 
 /// `[text](<url>)` with the text escaped (and cut to `limit`) and the URL made safe for
-/// markdown; plain escaped text without an http(s) URL. The angle brackets suppress link
-/// previews, so a digest is not buried under them.
+/// markdown; plain escaped text without an http(s) URL (or with one too long to show). The
+/// angle brackets suppress link previews, so a digest is not buried under them.
 pub fn link(text: &str, url: Option<&str>, limit: usize) -> String {
     let text = escape_within(text, limit);
-    match url.filter(|u| is_web_url(u)) {
+    match url.filter(|u| is_web_url(u) && u.chars().count() <= super::limits::LINK_URL) {
         Some(url) => format!("[{text}](<{}>)", safe_url(url)),
         None => text,
     }
