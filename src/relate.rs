@@ -11,7 +11,9 @@
 //!    from several outlets keeps the words they agree on, which a single article cannot. Each
 //!    centroid term is stored with its document frequency as of the story's last update, so a
 //!    candidate is scored from its one row (the norm from the stored frequencies, the shared
-//!    terms from the query's fresh ones) without a look-up per term.
+//!    terms from the query's fresh ones) without a look-up per term. A centroid whose norm was
+//!    computed when the store held far fewer documents is weighed again first
+//!    ([`NORM_REFRESH_GROWTH`]), so early stories do not turn into hubs.
 //!    Names and numbers (capitalized words inside lead sentences, digits) that are rare (in at
 //!    most [`ENTITY_RARE`] of documents) get [`ENTITY_WEIGHT`] times their mass: similar events
 //!    differ mostly in who, where and how many.
@@ -72,6 +74,12 @@ const QUERY_MIN_TERMS: usize = 3;
 const CANDIDATES: usize = 30;
 /// Newest postings read per query word.
 const POSTINGS_PER_WORD: usize = 300;
+/// A stored centroid's norm is recomputed (with fresh document frequencies) once the store
+/// holds this many times the documents it was computed at. idf grows with the store: a norm
+/// left at the weights of a tiny early store is too small for today's weights of the terms a
+/// query shares, so early stories would score up to 1.0 against anything (hubs). Growth by a
+/// quarter moves an idf by at most ln 1.25 ≈ 0.22; each story is refreshed O(log N) times.
+const NORM_REFRESH_GROWTH: f64 = 1.25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelateSettings {
@@ -380,10 +388,17 @@ fn score_candidates(
     let stories = store.stories_of_items(&items)?;
     let mut out = Vec::with_capacity(stories.len());
     for mut terms in store.story_terms(&stories)? {
-        let score = match query.cosine_stored(&terms.terms, terms.norm, df, docs) {
+        let stale = docs as f64 > terms.norm_docs as f64 * NORM_REFRESH_GROWTH;
+        let stored = if stale {
+            None
+        } else {
+            query.cosine_stored(&terms.terms, terms.norm, df, docs)
+        };
+        let score = match stored {
             Some(score) => score,
             None => {
-                // Written before centroids kept their frequencies: upgrade it once.
+                // Weighted at a much smaller store (or written before centroids kept their
+                // frequencies): weigh it again at today's.
                 let (masses, _) = decode_centroid(&terms.terms);
                 let all = store.document_frequencies(masses.keys().map(String::as_str))?;
                 terms.terms = encode_centroid(&masses, &all);

@@ -343,3 +343,51 @@ fn related_lists_only_stories_that_began_before_this_one() {
         "later story listed: {related:?}"
     );
 }
+
+/// Term weights stay comparable as the store grows: a story stored while the store was nearly
+/// empty (every word then weighed alike) must not score like a twin, later, against an
+/// article that shares only everyday words with it — the "hub" that joins or shows up under
+/// unrelated stories when its stored norm keeps the weights of that tiny store. (On the old
+/// code the ferry article below was grouped into the museum story.)
+#[test]
+fn an_early_story_is_no_hub_once_the_store_has_grown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+    let early = add(
+        &mut store,
+        "wire",
+        "early",
+        0,
+        "Museum reopens after renovation",
+        "The city museum reopened its galleries on Saturday after a two-year renovation.",
+    )
+    .story_id;
+    for i in 0..150 {
+        add(
+            &mut store,
+            "ledger",
+            &format!("b{i}"),
+            i + 1,
+            &format!("Council notes {i}"),
+            &format!("Minutes q{i}z of the city council session about the harbour plan k{i}v."),
+        );
+    }
+    let late = add(
+        &mut store,
+        "monitor",
+        "late",
+        400,
+        "Ferry timetable changes for winter",
+        "The city ferry service changes its timetable on Saturday for the winter season.",
+    );
+    let score = late
+        .related
+        .iter()
+        .find(|l| l.story_id == early)
+        .map(|l| l.score);
+    assert_ne!(late.story_id, early, "grouped with the early story");
+    assert!(
+        score.is_none_or(|s| s < 0.25),
+        "early story scored {score:?}"
+    );
+}
