@@ -46,6 +46,8 @@ pub struct Config {
     pub discord: DiscordConfig,
     #[serde(default)]
     pub daemon: DaemonConfig,
+    #[serde(default)]
+    pub web: WebConfig,
     /// The directory of the config file: relative paths and `file:` URLs resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -296,6 +298,16 @@ impl Default for DaemonConfig {
     }
 }
 
+/// The story pages (`newsdesk serve`, or beside `run`): off unless `listen` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Address to serve on, e.g. "127.0.0.1:8080" (loopback: put a reverse proxy in front).
+    pub listen: Option<std::net::SocketAddr>,
+    /// The address readers reach the pages at ("https://news.example.org"), for links.
+    pub public_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiscordConfig {
@@ -529,6 +541,16 @@ impl Config {
                 "discord.api_base",
                 "expected a scheme and host such as \"https://discord.com\" (no path)",
             );
+        }
+        if let Some(public) = &self.web.public_url {
+            let ok = Url::parse(public.trim())
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok {
+                report.at(
+                    "web.public_url",
+                    "expected an http:// or https:// URL such as \"https://news.example.org\"",
+                );
+            }
         }
         if let Some(llm) = &self.summarizer.llm {
             let scheme_ok = Url::parse(llm.base_url.trim())

@@ -92,6 +92,12 @@ pub fn run(path: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             one_line(&topic.query.to_string(), QUERY_SHOWN)
         )?;
     }
+    if let Some(listen) = config.web.listen {
+        writeln!(
+            out,
+            "story pages: http://{listen}/ (beside `run`, or `serve`)"
+        )?;
+    }
     let token_set = std::env::var(&config.discord.token_env).is_ok_and(|t| !t.trim().is_empty());
     writeln!(
         out,

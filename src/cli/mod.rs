@@ -12,6 +12,7 @@ mod jsonl;
 pub mod output;
 mod relate;
 mod run;
+mod serve;
 mod stories;
 pub mod summarize;
 
@@ -65,6 +66,8 @@ pub enum Command {
     Related(stories::RelatedArgs),
     /// Full-text search over stored stories.
     Search(stories::SearchArgs),
+    /// Serve the story pages (read-only) on `[web] listen` or --listen.
+    Serve(serve::ServeArgs),
     /// Batch: the main text of saved HTML pages (no config needed).
     Extract(extract::ExtractArgs),
     /// Batch: extractive summaries of JSON lines {"id","text","title"?} (no config needed).
@@ -133,6 +136,7 @@ fn run_command(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     Command::Feeds(args) => feeds::run(config, args, out).await,
                     Command::Related(args) => stories::related(config, args, out),
                     Command::Search(args) => stories::search(config, args, out),
+                    Command::Serve(args) => serve::run(config, args).await,
                     Command::Check
                     | Command::Init(_)
                     | Command::Relate(_)

@@ -97,6 +97,9 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let total = desk.store().active_feeds()?.len();
+    if !args.once {
+        super::serve::beside_daemon(&desk, &shutdown).await?;
+    }
     let options = RunOptions {
         once: args.once,
         dry_run: args.dry_run,

@@ -197,6 +197,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Announced stories, newest first: `limit` of them after skipping `offset` (front page).
+    pub fn story_page(&self, limit: usize, offset: usize) -> Result<Vec<StoryRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
+             WHERE s.announce = 1 ORDER BY s.published_at DESC, s.id DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], story_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Centroids of the given stories (stories without one are left out).
     pub fn story_terms(&self, stories: &[StoryId]) -> Result<Vec<StoryTerms>> {
         let mut stmt = self.conn.prepare_cached(

@@ -28,3 +28,4 @@ mod store;
 mod summarize;
 mod support;
 mod topics;
+mod web;

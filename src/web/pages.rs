@@ -1,0 +1,162 @@
+//! The pages, from the same [`StoryView`] every other output uses: a story like the aggregator
+//! page newsdesk grew from (headline, gist, summary, "Read original article", "Also covered
+//! by", Related with a summary each, topics), and the front page of latest stories.
+
+use std::fmt::Write as _;
+
+use super::html::{escape, link, page};
+use crate::present::StoryView;
+use crate::present::build::one_liner;
+use crate::present::text::{day, is_web_url, when};
+
+/// One story's page.
+pub fn story_page(story: &StoryView) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<article><h1>{}</h1><p class=\"byline\">{} · {}</p>",
+        escape(&story.title),
+        escape(&story.outlet),
+        when(story.published)
+    );
+    let gist = one_liner(&story.summary);
+    if !gist.is_empty() {
+        let _ = write!(body, "<p class=\"gist\">{}</p>", escape(&gist));
+    }
+    if story.summary.trim() != gist.trim() && !story.summary.trim().is_empty() {
+        let _ = write!(body, "<p>{}</p>", escape(&story.summary));
+    }
+    if story.url.as_deref().is_some_and(is_web_url) {
+        let _ = write!(
+            body,
+            "<p>{}</p>",
+            link("Read original article", story.url.as_deref())
+        );
+    }
+    if !story.also_covered_by.is_empty() {
+        body.push_str("<h2>Also covered by</h2><ul>");
+        for c in &story.also_covered_by {
+            let _ = write!(
+                body,
+                "<li>{}: {}</li>",
+                escape(&c.outlet),
+                link(&c.title, c.url.as_deref())
+            );
+        }
+        body.push_str("</ul>");
+    }
+    if !story.related.is_empty() {
+        body.push_str("<h2>Related</h2><ul class=\"related\">");
+        for r in &story.related {
+            let _ = write!(
+                body,
+                "<li><a href=\"/story/{}\">{}</a><p class=\"meta\">{} · {}</p>",
+                r.story_id,
+                escape(&r.title),
+                escape(&r.outlet),
+                day(r.published)
+            );
+            if !r.line.is_empty() {
+                let _ = write!(body, "<p>{}</p>", escape(&r.line));
+            }
+            body.push_str("</li>");
+        }
+        body.push_str("</ul>");
+    }
+    if !story.topics.is_empty() {
+        body.push_str("<p class=\"topics\">");
+        for t in &story.topics {
+            let _ = write!(body, "<span>#{}</span> ", escape(t));
+        }
+        body.push_str("</p>");
+    }
+    body.push_str("</article>");
+    page(&story.title, &body)
+}
+
+/// The latest stories, `page` (0-based) of them; `more` when an older page exists.
+pub fn front_page(stories: &[StoryView], page_no: usize, more: bool) -> String {
+    let mut body = String::from("<h1>Latest stories</h1>");
+    if stories.is_empty() {
+        body.push_str("<p>No stories yet.</p>");
+    }
+    body.push_str("<ul class=\"stories\">");
+    for s in stories {
+        let _ = write!(
+            body,
+            "<li><a href=\"/story/{}\">{}</a><p class=\"meta\">{} · {}</p><p>{}</p></li>",
+            s.story_id,
+            escape(&s.title),
+            escape(&s.outlet),
+            when(s.published),
+            escape(&one_liner(&s.summary))
+        );
+    }
+    body.push_str("</ul><nav>");
+    if page_no > 0 {
+        let _ = write!(body, "<a href=\"/?page={}\">Newer</a> ", page_no - 1);
+    }
+    if more {
+        let _ = write!(body, "<a href=\"/?page={}\">Older</a>", page_no + 1);
+    }
+    body.push_str("</nav>");
+    page("newsdesk: latest stories", &body)
+}
+
+/// A page for what does not exist.
+pub fn not_found() -> String {
+    page("Not found", "<h1>Not found</h1><p>No such page.</p>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::present::{Coverage, RelatedView};
+    use crate::store::StoryId;
+
+    /// The hostile titles of the Discord tests, as a story page: none survives as markup.
+    #[test]
+    fn hostile_feed_text_never_becomes_markup() {
+        let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+        let story = StoryView {
+            story_id: StoryId(7),
+            title: hostile.into(),
+            outlet: hostile.into(),
+            published: jiff::Timestamp::UNIX_EPOCH,
+            url: Some("javascript:alert(1)".into()),
+            summary: format!("{hostile}. Second sentence."),
+            also_covered_by: vec![Coverage {
+                outlet: hostile.into(),
+                title: hostile.into(),
+                url: Some("data:text/html,<script>alert(1)</script>".into()),
+            }],
+            related: vec![RelatedView {
+                story_id: StoryId(3),
+                title: hostile.into(),
+                outlet: hostile.into(),
+                published: jiff::Timestamp::UNIX_EPOCH,
+                url: Some("https://example.org/a".into()),
+                line: hostile.into(),
+            }],
+            topics: vec![hostile.into()],
+        };
+        for html in [
+            story_page(&story),
+            front_page(std::slice::from_ref(&story), 0, false),
+        ] {
+            assert!(!html.contains("<script"), "{html}");
+            assert!(!html.contains("<img"), "{html}");
+            assert!(
+                !html.contains("javascript:") && !html.contains("data:text"),
+                "{html}"
+            );
+            assert!(html.contains("&lt;script&gt;"), "{html}");
+        }
+        let page = story_page(&story);
+        assert!(
+            !page.contains("Read original article"),
+            "no web link, no button: {page}"
+        );
+        assert!(page.contains("<a href=\"/story/3\">"), "{page}");
+    }
+}

@@ -1,0 +1,98 @@
+//! The story pages over a real store (the demo, polled by the real binary), served on
+//! 127.0.0.1 and read with a real HTTP client.
+
+use std::sync::Arc;
+
+use newsdesk::config::Config;
+use newsdesk::pipeline::Desk;
+
+use crate::support::bin::{demo_copy, newsdesk};
+
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let response = client
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.text().await.expect("body"), headers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_from_the_demo_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config_path = demo_copy(dir.path(), "");
+    let polled = tokio::task::block_in_place(|| {
+        newsdesk()
+            .arg("--config")
+            .arg(&config_path)
+            .arg("poll")
+            .output()
+            .expect("poll runs")
+    });
+    assert!(
+        polled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&polled.stderr)
+    );
+    let config = Config::load(&config_path).expect("demo config");
+    let desk = Arc::new(Desk::open_read_only(config).expect("read-only desk"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(newsdesk::web::serve(listener, desk, std::future::pending()));
+    let client = reqwest::Client::new();
+
+    let (status, front, headers) = get(&client, &base, "/").await;
+    assert_eq!(status, 200);
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(front.contains("Latest stories"), "{front}");
+
+    // The story with the most Related entries, as its page shows it.
+    let mut best = (0, String::new(), String::new());
+    for id in front
+        .split("<a href=\"/story/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+    {
+        let (status, page, _) = get(&client, &base, &format!("/story/{id}")).await;
+        assert_eq!(status, 200, "/story/{id}");
+        let related = page
+            .split("<h2>Related</h2>")
+            .nth(1)
+            .map_or(0, |list| list.matches("<li>").count());
+        if related > best.0 {
+            best = (related, id.to_string(), page);
+        }
+    }
+    let (related, id, page) = best;
+    assert_eq!(related, 4, "the demo's related.max on /story/{id}:\n{page}");
+    assert!(page.contains(">Read original article</a>"), "{page}");
+    assert!(page.contains("href=\"https://"), "{page}");
+    let list = page.split("<h2>Related</h2>").nth(1).expect("related list");
+    assert_eq!(list.matches("<p class=\"meta\">").count(), 4, "{list}");
+    assert!(
+        list.matches("</p><p>").count() >= 4,
+        "each with its summary: {list}"
+    );
+
+    for path in ["/nope", "/story/999999", "/story/abc", "/story/1/x"] {
+        let (status, _, headers) = get(&client, &base, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(headers.contains_key("content-security-policy"), "{path}");
+    }
+    let (status, health, _) = get(&client, &base, "/healthz").await;
+    assert_eq!(status, 200, "{health}");
+    assert!(health.starts_with("ok"), "{health}");
+}
