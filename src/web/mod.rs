@@ -3,10 +3,13 @@
 //! `newsdesk serve` runs it alone on a database. It only reads: every request uses the desk's
 //! read connection on the blocking pool.
 //!
-//! Routes: `/` (latest stories, `?page=N`), `/story/{id}`, `/healthz`; anything else is 404.
+//! Routes: `/` (latest stories, `?page=N`), `/story/{id}`, `/topic/{name}` (and `.atom`),
+//! `/channel/{name}.atom`, `/search?q=`, `/feeds` (feed health), `/healthz`; anything else
+//! is 404.
 //! Every response carries a Content-Security-Policy that allows inline styles and nothing
 //! else (no scripts, no images, no frames), and feed text is escaped ([`html`]).
 
+pub mod atom;
 pub mod html;
 pub mod pages;
 
@@ -28,14 +31,20 @@ use crate::store::{StoreError, StoryId};
 const PAGE_SIZE: usize = 20;
 /// Pages beyond this are not served (a crawler walking `?page=` forever costs the store).
 const MAX_PAGE: usize = 500;
+/// Stories on a topic page, in a feed and in search results.
+const LIST_SIZE: usize = 50;
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
-                   form-action 'none'; frame-ancestors 'none'";
+                   form-action 'self'; frame-ancestors 'none'";
 
 /// The routes over `desk` (its read connection).
 pub fn router(desk: Arc<Desk>) -> Router {
     Router::new()
         .route("/", get(front))
         .route("/story/{id}", get(story))
+        .route("/topic/{name}", get(topic))
+        .route("/channel/{name}", get(channel))
+        .route("/search", get(search))
+        .route("/feeds", get(feeds))
         .route("/healthz", get(healthz))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
         .layer(axum::middleware::map_response(secure_headers))
@@ -121,12 +130,134 @@ async fn front(State(desk): State<Arc<Desk>>, uri: Uri) -> Response {
 
 /// `?page=N` (0 when absent or not a number).
 fn page_of(uri: &Uri) -> usize {
-    uri.query()
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix("page="))
+    query_value(uri, "page")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// The decoded value of `key` in the query string.
+fn query_value(uri: &Uri, key: &str) -> Option<String> {
+    let query = uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response()
+}
+
+fn atom_response(xml: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
+}
+
+/// Views of the latest stories on any of `topics` (all stories when empty).
+fn latest_on(desk: &Desk, topics: &[String]) -> Result<Vec<crate::present::StoryView>, StoreError> {
+    let settings = ViewSettings::from(&desk.config).without_related();
+    let store = desk.reader();
+    let rows = store.latest_stories(topics, Timestamp::UNIX_EPOCH, LIST_SIZE)?;
+    rows.iter()
+        .map(|row| story_view(&store, row.id, &settings))
+        .collect()
+}
+
+/// `/topic/{name}` as a page, `/topic/{name}.atom` as its feed.
+async fn topic(State(desk): State<Arc<Desk>>, Path(name): Path<String>) -> Response {
+    let (name, atom) = match name.strip_suffix(".atom") {
+        Some(name) => (name.to_string(), true),
+        None => (name, false),
+    };
+    let public_url = desk.config.web.public_url.clone();
+    let loaded = read(desk, move |desk| {
+        let known = crate::store::effective_topics(&desk.config, &desk.reader());
+        if !known.iter().any(|(t, _)| *t == name) {
+            return Ok(None);
+        }
+        Ok(Some((latest_on(desk, std::slice::from_ref(&name))?, name)))
+    })
+    .await;
+    match loaded {
+        Ok(Some((views, name))) if atom => atom_response(atom::feed(
+            &format!("newsdesk: {name}"),
+            &format!("/topic/{name}.atom"),
+            &views,
+            public_url.as_deref(),
+        )),
+        Ok(Some((views, name))) => Html(pages::topic_page(&name, &views)).into_response(),
+        Ok(None) => not_found(),
+        Err(response) => response,
+    }
+}
+
+/// `/channel/{name}.atom`: the stories a configured channel follows, as a feed.
+async fn channel(State(desk): State<Arc<Desk>>, Path(name): Path<String>) -> Response {
+    let Some(name) = name.strip_suffix(".atom").map(str::to_string) else {
+        return not_found();
+    };
+    let public_url = desk.config.web.public_url.clone();
+    let loaded = read(desk, move |desk| {
+        if !desk
+            .config
+            .channels
+            .iter()
+            .any(|c| *c.name.get_ref() == name)
+        {
+            return Ok(None);
+        }
+        let topics = crate::store::channel_topics(&desk.config, &desk.reader(), &name);
+        Ok(Some((latest_on(desk, &topics)?, name)))
+    })
+    .await;
+    match loaded {
+        Ok(Some((views, name))) => atom_response(atom::feed(
+            &format!("newsdesk: #{name}"),
+            &format!("/channel/{name}.atom"),
+            &views,
+            public_url.as_deref(),
+        )),
+        Ok(None) => not_found(),
+        Err(response) => response,
+    }
+}
+
+/// `/search?q=words`: the same search as the CLI and `/search`.
+async fn search(State(desk): State<Arc<Desk>>, uri: Uri) -> Response {
+    let query: String = query_value(&uri, "q")
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    let words = query.clone();
+    let loaded = read(desk, move |desk| {
+        let settings = ViewSettings::from(&desk.config).without_related();
+        let store = desk.reader();
+        let found = match crate::lookup::search_stories(&store, &words, None, LIST_SIZE) {
+            Ok(found) => found,
+            Err(crate::lookup::LookupError::NoWords) => Vec::new(),
+            Err(crate::lookup::LookupError::Store(e)) => return Err(e),
+        };
+        found
+            .into_iter()
+            .map(|id| story_view(&store, id, &settings))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await;
+    match loaded {
+        Ok(views) => Html(pages::search_page(&query, &views)).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// `/feeds`: every active feed's health, for the operator.
+async fn feeds(State(desk): State<Arc<Desk>>) -> Response {
+    match read(desk, |desk| desk.reader().active_feeds()).await {
+        Ok(feeds) => Html(pages::feeds_page(&feeds)).into_response(),
+        Err(response) => response,
+    }
 }
 
 async fn story(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {

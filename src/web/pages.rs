@@ -66,7 +66,7 @@ pub fn story_page(story: &StoryView) -> String {
     if !story.topics.is_empty() {
         body.push_str("<p class=\"topics\">");
         for t in &story.topics {
-            let _ = write!(body, "<span>#{}</span> ", escape(t));
+            let _ = write!(body, "<a href=\"/topic/{0}\">#{0}</a> ", escape(t));
         }
         body.push_str("</p>");
     }
@@ -76,9 +76,54 @@ pub fn story_page(story: &StoryView) -> String {
 
 /// The latest stories, `page` (0-based) of them; `more` when an older page exists.
 pub fn front_page(stories: &[StoryView], page_no: usize, more: bool) -> String {
-    let mut body = String::from("<h1>Latest stories</h1>");
+    let mut nav = String::new();
+    if page_no > 0 {
+        let _ = write!(nav, "<a href=\"/?page={}\">Newer</a> ", page_no - 1);
+    }
+    if more {
+        let _ = write!(nav, "<a href=\"/?page={}\">Older</a>", page_no + 1);
+    }
+    list_page("newsdesk: latest stories", "Latest stories", stories, &nav)
+}
+
+/// A topic's latest stories, with its Atom feed.
+pub fn topic_page(topic: &str, stories: &[StoryView]) -> String {
+    let nav = format!(
+        "<a href=\"/topic/{}.atom\">Atom feed of this topic</a>",
+        escape(topic)
+    );
+    list_page(
+        &format!("newsdesk: {topic}"),
+        &format!("Latest on #{topic}"),
+        stories,
+        &nav,
+    )
+}
+
+/// Search results for `query` (empty: just the form).
+pub fn search_page(query: &str, stories: &[StoryView]) -> String {
+    let form = format!(
+        "<form action=\"/search\" method=\"get\"><input type=\"search\" name=\"q\" value=\"{}\" \
+aria-label=\"Search\"> <button>Search</button></form>",
+        escape(query)
+    );
+    let heading = if query.is_empty() {
+        "Search".to_string()
+    } else {
+        format!("Stories matching “{query}”")
+    };
+    let mut html = list_page("newsdesk: search", &heading, stories, "");
+    if let Some(at) = html.find("<ul class=\"stories\">") {
+        html.insert_str(at, &form);
+    }
+    html
+}
+
+/// Stories as a list: headline (to its page), outlet and time, gist.
+fn list_page(title: &str, heading: &str, stories: &[StoryView], nav: &str) -> String {
+    let mut body = format!("<h1>{}</h1>", escape(heading));
     if stories.is_empty() {
-        body.push_str("<p>No stories yet.</p>");
+        body.push_str("<p>No stories.</p>");
     }
     body.push_str("<ul class=\"stories\">");
     for s in stories {
@@ -92,15 +137,34 @@ pub fn front_page(stories: &[StoryView], page_no: usize, more: bool) -> String {
             escape(&one_liner(&s.summary))
         );
     }
-    body.push_str("</ul><nav>");
-    if page_no > 0 {
-        let _ = write!(body, "<a href=\"/?page={}\">Newer</a> ", page_no - 1);
+    let _ = write!(body, "</ul><nav>{nav}</nav>");
+    page(title, &body)
+}
+
+/// Feed health for the operator: status, items, last success, next poll, last error.
+pub fn feeds_page(feeds: &[crate::store::FeedRow]) -> String {
+    let mut body = format!(
+        "<h1>Feeds ({})</h1><table><tr><th>Feed</th><th>Status</th>\
+<th>Items</th><th>Last success</th><th>Next poll</th><th>Last error</th></tr>",
+        feeds.len()
+    );
+    for f in feeds {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            link(&f.name, Some(&f.url)),
+            escape(f.health.status.as_str()),
+            f.item_count,
+            f.health
+                .last_success
+                .map(when)
+                .unwrap_or_else(|| "never".into()),
+            when(f.next_fetch_at),
+            escape(f.health.last_error.as_deref().unwrap_or(""))
+        );
     }
-    if more {
-        let _ = write!(body, "<a href=\"/?page={}\">Older</a>", page_no + 1);
-    }
-    body.push_str("</nav>");
-    page("newsdesk: latest stories", &body)
+    body.push_str("</table>");
+    page("newsdesk: feeds", &body)
 }
 
 /// A page for what does not exist.

@@ -87,7 +87,44 @@ async fn every_route_answers_from_the_demo_store() {
         "each with its summary: {list}"
     );
 
-    for path in ["/nope", "/story/999999", "/story/abc", "/story/1/x"] {
+    let (status, topic, _) = get(&client, &base, "/topic/research-funding").await;
+    assert_eq!(status, 200);
+    assert!(
+        topic.contains("Latest on #research-funding") && topic.contains("/story/"),
+        "{topic}"
+    );
+    for path in ["/topic/research-funding.atom", "/channel/ai-desk.atom"] {
+        let (status, xml, headers) = get(&client, &base, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap_or("")
+                .starts_with("application/atom+xml")
+        );
+        let feed = feed_rs::parser::parse(xml.as_bytes()).expect("valid Atom");
+        assert!(!feed.entries.is_empty(), "{path}: {xml}");
+        assert!(feed.entries.iter().all(|e| !e.links.is_empty()), "{path}");
+    }
+    let (status, found, _) = get(&client, &base, "/search?q=disclosure%20rule").await;
+    assert_eq!(status, 200);
+    assert!(
+        found.contains("/story/") && found.contains("name=\"q\""),
+        "{found}"
+    );
+    let (status, feeds, _) = get(&client, &base, "/feeds").await;
+    assert_eq!(status, 200);
+    assert!(feeds.contains("Science Policy Wire"), "{feeds}");
+
+    for path in [
+        "/nope",
+        "/story/999999",
+        "/story/abc",
+        "/story/1/x",
+        "/topic/no-such-topic",
+        "/channel/no-such.atom",
+        "/channel/ai-desk",
+    ] {
         let (status, _, headers) = get(&client, &base, path).await;
         assert_eq!(status, 404, "{path}");
         assert!(headers.contains_key("content-security-policy"), "{path}");
