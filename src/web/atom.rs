@@ -24,11 +24,11 @@ pub fn feed(
         .max()
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>urn:newsdesk:feed:{}</id>\
 <title>{}</title><updated>{}</updated><author><name>newsdesk</name></author>\
-<link rel=\"self\" href=\"{}\"/><link href=\"{}/\"/>\n",
+<link rel=\"self\" href=\"{}\"/><link href=\"{}/\"/>",
         escape(self_path),
         escape(title),
         rfc3339(updated),
