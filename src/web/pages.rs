@@ -33,36 +33,36 @@ pub fn story_page(story: &StoryView) -> String {
             link("Read original article", story.url.as_deref())
         );
     }
-    if !story.also_covered_by.is_empty() {
-        body.push_str("<h2>Also covered by</h2><ul>");
-        for c in &story.also_covered_by {
-            let _ = write!(
-                body,
-                "<li>{}: {}</li>",
+    let coverage: Vec<String> = story
+        .also_covered_by
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {}",
                 escape(&c.outlet),
                 link(&c.title, c.url.as_deref())
-            );
-        }
-        body.push_str("</ul>");
-    }
-    if !story.related.is_empty() {
-        body.push_str("<h2>Related</h2><ul class=\"related\">");
-        for r in &story.related {
-            let _ = write!(
-                body,
-                "<li><a href=\"/story/{}\">{}</a><p class=\"meta\">{} · {}</p>",
+            )
+        })
+        .collect();
+    section(&mut body, "Also covered by", "coverage", &coverage);
+    let related: Vec<String> = story
+        .related
+        .iter()
+        .map(|r| {
+            let mut entry = format!(
+                "<a href=\"/story/{}\">{}</a><p class=\"meta\">{} · {}</p>",
                 r.story_id,
                 escape(&r.title),
                 escape(&r.outlet),
                 day(r.published)
             );
             if !r.line.is_empty() {
-                let _ = write!(body, "<p>{}</p>", escape(&r.line));
+                let _ = write!(entry, "<p>{}</p>", escape(&r.line));
             }
-            body.push_str("</li>");
-        }
-        body.push_str("</ul>");
-    }
+            entry
+        })
+        .collect();
+    section(&mut body, "Related", "related", &related);
     if !story.topics.is_empty() {
         body.push_str("<p class=\"topics\">");
         for t in &story.topics {
@@ -72,6 +72,18 @@ pub fn story_page(story: &StoryView) -> String {
     }
     body.push_str("</article>");
     page(&story.title, &body)
+}
+
+/// A headed list of HTML items (nothing when there are none).
+fn section(body: &mut String, heading: &str, class: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = write!(body, "<h2>{heading}</h2><ul class=\"{class}\">");
+    for item in items {
+        let _ = write!(body, "<li>{item}</li>");
+    }
+    body.push_str("</ul>");
 }
 
 /// The latest stories, `page` (0-based) of them; `more` when an older page exists.

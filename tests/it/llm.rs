@@ -10,24 +10,17 @@ use newsdesk::duration::HumanDuration;
 use newsdesk::store::Store;
 use newsdesk::summarize::llm::{LlmSummarizer, SummarySource};
 
-use crate::support::fixture::{Fixture, at, rss};
+use crate::support::fixture::{
+    BRIDGE_ARTICLE as ARTICLE, BRIDGE_SUMMARY as GOOD, BRIDGE_TITLE as TITLE, Fixture, at, rss,
+};
 use crate::support::http::{Resp, TestServer};
 
 const PATH: &str = "/v1/chat/completions";
 const FALLBACK: &str = "EXTRACTIVE";
-const TITLE: &str = "Council approves the river bridge";
-const ARTICLE: &str = "The city council approved the new river bridge on Monday after a year of \
-    debate over its cost. The bridge will link the old town with the northern districts and carry \
-    trams, bicycles and pedestrians but no private cars. Construction starts in May and should \
-    take two years, the mayor said. Opponents argued that repairing the existing crossing would \
-    have cost half as much and said they would challenge the vote in court.";
 const OTHER_ARTICLE: &str = "Astronomers at the Cerro Alto observatory unveiled a new infrared \
     telescope mirror on Monday, the largest ever cast in South America. The mirror will be shipped \
     to the summit in the spring and first light is expected in two years. Engineers spent four \
     years polishing the glass to within a few nanometres, the observatory said in a statement.";
-const GOOD: &str = "The city council approved a new river bridge for trams, bicycles and \
-    pedestrians on Monday. Construction starts in May and takes two years, while opponents plan \
-    a court challenge.";
 
 /// A chat completion whose first choice says `content`.
 fn completion(content: &str) -> String {

@@ -11,23 +11,17 @@ use newsdesk::store::ProcessedItem;
 use newsdesk::summarize::{self, SummaryOptions};
 
 use crate::support::bin::newsdesk;
-use crate::support::fixture::{Fixture, at, rss};
+use crate::support::fixture::{
+    BRIDGE_ARTICLE as ARTICLE, BRIDGE_SUMMARY as LLM_ANSWER, BRIDGE_TITLE as TITLE, Fixture, at,
+    rss,
+};
 use crate::support::http::Resp;
 
 const URL: &str = "https://example.org/a1";
-const TITLE: &str = "Council approves the river bridge";
-const ARTICLE: &str = "The city council approved the new river bridge on Monday after a year of \
-    debate over its cost. The bridge will link the old town with the northern districts and carry \
-    trams, bicycles and pedestrians but no private cars. Construction starts in May and should \
-    take two years, the mayor said. Opponents argued that repairing the existing crossing would \
-    have cost half as much and said they would challenge the vote in court.";
 const SEED: &str = "Astronomers at the Cerro Alto observatory unveiled a new infrared telescope \
     mirror on Monday, the largest ever cast in South America. The mirror will be shipped to the \
     summit in the spring and first light is expected in two years.";
 /// Longer than the configured 120 characters: refused, so the extractive summary stands in.
-const LLM_ANSWER: &str = "The city council approved a new river bridge for trams, bicycles and \
-    pedestrians on Monday. Construction starts in May and takes two years, while opponents plan \
-    a court challenge.";
 const SUMMARIZER: &str = "[summarizer]\nsentences = 1\nmax_chars = 120\n";
 const T0: &str = "2026-11-20T12:00:00Z";
 const T1: &str = "2026-11-20T13:00:00Z";

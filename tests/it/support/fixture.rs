@@ -83,3 +83,15 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// An article (title and text) shared by the summary tests, and an abstractive summary of it
+/// as a language model might write it.
+pub const BRIDGE_TITLE: &str = "Council approves the river bridge";
+pub const BRIDGE_ARTICLE: &str = "The city council approved the new river bridge on Monday after a year of \
+    debate over its cost. The bridge will link the old town with the northern districts and carry \
+    trams, bicycles and pedestrians but no private cars. Construction starts in May and should \
+    take two years, the mayor said. Opponents argued that repairing the existing crossing would \
+    have cost half as much and said they would challenge the vote in court.";
+pub const BRIDGE_SUMMARY: &str = "The city council approved a new river bridge for trams, bicycles and \
+    pedestrians on Monday. Construction starts in May and takes two years, while opponents plan \
+    a court challenge.";
