@@ -4,6 +4,7 @@
 mod columns;
 mod digests;
 mod feeds;
+mod gauges;
 mod items;
 mod lock;
 mod migrations;
@@ -20,6 +21,7 @@ use rusqlite::Connection;
 pub use columns::{FeedOrigin, TextSource};
 pub use digests::{ChannelState, DigestRecord, DigestStatus, StoryOutlets};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
+pub use gauges::Gauges;
 pub use items::{ItemRow, MAX_TEXT_CHARS, NewItems, ProcessedItem, SearchHit};
 pub use lock::{WriterLock, lock_path};
 pub use stories::{BulkArticle, RelatedLink, StoryRow, StoryTerms};

@@ -4,13 +4,14 @@
 //! read connection on the blocking pool.
 //!
 //! Routes: `/` (latest stories, `?page=N`), `/story/{id}`, `/topic/{name}` (and `.atom`),
-//! `/channel/{name}.atom`, `/search?q=`, `/feeds` (feed health), `/healthz`; anything else
-//! is 404.
+//! `/channel/{name}.atom`, `/search?q=`, `/feeds` (feed health), `/healthz`, `/metrics`
+//! (Prometheus); anything else is 404.
 //! Every response carries a Content-Security-Policy that allows inline styles and nothing
 //! else (no scripts, no images, no frames), and feed text is escaped ([`html`]).
 
 pub mod atom;
 pub mod html;
+pub mod metrics;
 pub mod pages;
 
 use std::future::Future;
@@ -46,6 +47,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/search", get(search))
         .route("/feeds", get(feeds))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(desk)
@@ -311,5 +313,21 @@ async fn healthz(State(desk): State<Arc<Desk>>) -> Response {
             "unhealthy: no feed polled yet\n",
         )
             .into_response(),
+    }
+}
+
+/// `/metrics`: the store's counts in the Prometheus text format.
+async fn metrics_text(State(desk): State<Arc<Desk>>) -> Response {
+    let read_gauges = |desk: &Desk| desk.reader().gauges(crate::pipeline::MAX_ITEM_ATTEMPTS);
+    match read(desk, read_gauges).await {
+        Ok(gauges) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            metrics::render(&gauges),
+        )
+            .into_response(),
+        Err(response) => response,
     }
 }

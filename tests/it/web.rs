@@ -129,6 +129,19 @@ async fn every_route_answers_from_the_demo_store() {
         assert_eq!(status, 404, "{path}");
         assert!(headers.contains_key("content-security-policy"), "{path}");
     }
+    let (status, metrics, _) = get(&client, &base, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("newsdesk_feeds{status=\"ok\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("newsdesk_items_pending 0"), "{metrics}");
+    let stories: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("newsdesk_stories "))
+        .and_then(|n| n.parse().ok())
+        .expect("stories gauge");
+    assert!(stories >= 8, "{metrics}");
     let (status, health, _) = get(&client, &base, "/healthz").await;
     assert_eq!(status, 200, "{health}");
     assert!(health.starts_with("ok"), "{health}");
