@@ -166,6 +166,7 @@ mod tests {
             outlet: format!("Outlet {long}"),
             published: "2026-11-20T10:00:00Z".parse().unwrap(),
             url: Some(format!("https://example.org/{i}")),
+            page_url: None,
             summary: "ß".repeat(9000),
             also_covered_by: (0..40)
                 .map(|k| Coverage {
@@ -181,6 +182,7 @@ mod tests {
                     outlet: "M".into(),
                     published: "2026-11-01T10:00:00Z".parse().unwrap(),
                     url: Some(format!("https://example.com/{k}")),
+                    page_url: None,
                     line: long.clone(),
                 })
                 .collect(),

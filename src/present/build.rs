@@ -10,12 +10,14 @@ use crate::store::{ItemRow, Result, Store, StoryId, StoryOutlets};
 use crate::summarize::{self, SummaryOptions};
 
 /// What the builder needs from the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewSettings {
     /// Related entries listed (0: none, as for updates and search hits).
     pub max_related: usize,
     /// For a story whose item has no stored summary yet.
     pub summary: SummaryOptions,
+    /// Where the story pages are public (`[web] public_url`): each story then links to its page.
+    pub public_url: Option<String>,
 }
 
 impl From<&Config> for ViewSettings {
@@ -23,17 +25,29 @@ impl From<&Config> for ViewSettings {
         ViewSettings {
             max_related: config.related.max,
             summary: SummaryOptions::from(&config.summarizer),
+            public_url: config
+                .web
+                .public_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/').to_string()),
         }
     }
 }
 
 impl ViewSettings {
     /// The same without Related entries.
-    pub fn without_related(self) -> Self {
+    pub fn without_related(&self) -> Self {
         ViewSettings {
             max_related: 0,
-            ..self
+            ..self.clone()
         }
+    }
+
+    /// A story's public page, when the pages are public.
+    fn page_of(&self, story: StoryId) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|base| format!("{base}/story/{story}"))
     }
 }
 
@@ -51,7 +65,7 @@ pub fn story_view(store: &Store, story: StoryId, settings: &ViewSettings) -> Res
         .into_iter()
         .take(settings.max_related)
     {
-        related.push(related_view(store, link.story_id)?);
+        related.push(related_view(store, link.story_id, settings)?);
     }
     let mut topics = Vec::new();
     for item in &items {
@@ -63,6 +77,7 @@ pub fn story_view(store: &Store, story: StoryId, settings: &ViewSettings) -> Res
     }
     Ok(StoryView {
         story_id: story,
+        page_url: settings.page_of(story),
         summary: summary_of(&lead, settings.summary),
         url: web_link(&lead, &items),
         also_covered_by: other_coverage(&lead, &items),
@@ -96,7 +111,7 @@ pub fn update_view(
     }))
 }
 
-fn related_view(store: &Store, story: StoryId) -> Result<RelatedView> {
+fn related_view(store: &Store, story: StoryId, settings: &ViewSettings) -> Result<RelatedView> {
     let other = store.story(story)?;
     let items = store.items_of_story(story)?;
     let head = match items.iter().find(|i| i.id == other.lead_item_id) {
@@ -105,6 +120,7 @@ fn related_view(store: &Store, story: StoryId) -> Result<RelatedView> {
     };
     Ok(RelatedView {
         story_id: other.id,
+        page_url: settings.page_of(other.id),
         line: one_liner(head.summary.as_deref().unwrap_or(&head.feed_text)),
         url: web_link(&head, &items),
         title: head.title,

@@ -147,10 +147,20 @@ fn base(story: &StoryView, title: &str, style: StoryEmbedStyle, fields: Vec<Fiel
         footer.push_str(" · ");
         footer.push_str(&plain(&story.topics.join(", "), limits::TOPICS));
     }
+    let original = story.url.as_deref().filter(|u| is_web_url(u));
+    let mut description =
+        escape_within(&story.summary, style.summary.min(limits::EMBED_DESCRIPTION));
+    // With public story pages the headline opens the story's page; the article stays one
+    // click away.
+    let page = story.page_url.as_deref().filter(|u| is_web_url(u));
+    if page.is_some() && original.is_some() {
+        description.push('\n');
+        description.push_str(&link("Read original article", original, limits::OUTLET));
+    }
     Embed {
         title: escape_within(title, limits::EMBED_TITLE),
-        url: story.url.clone().filter(|u| is_web_url(u)),
-        description: escape_within(&story.summary, style.summary.min(limits::EMBED_DESCRIPTION)),
+        url: page.or(original).map(str::to_string),
+        description,
         fields,
         footer: Some(footer),
         timestamp: Some(story.published),
@@ -196,7 +206,11 @@ fn related_fields(related: &[RelatedView]) -> Vec<Field> {
 pub fn related_line(r: &RelatedView) -> String {
     let mut line = format!(
         "• {} ({}, {})",
-        link(&r.title, r.url.as_deref(), limits::RELATED_TITLE),
+        link(
+            &r.title,
+            r.page_url.as_deref().or(r.url.as_deref()),
+            limits::RELATED_TITLE
+        ),
         escape_within(&r.outlet, limits::OUTLET),
         day(r.published)
     );
@@ -219,6 +233,7 @@ mod tests {
             outlet: "_Outlet_ ".repeat(20),
             published: "2026-11-01T10:00:00Z".parse().expect("time"),
             url: Some(url),
+            page_url: None,
             line: "A one-line summary that goes on, ".repeat(20),
         }
     }
@@ -234,6 +249,7 @@ mod tests {
             outlet: "o".into(),
             published: jiff::Timestamp::UNIX_EPOCH,
             url: None,
+            page_url: None,
             summary: "s".repeat(2000),
             also_covered_by: Vec::new(),
             related: (0..5).map(|k| entry(k, url.clone())).collect(),
@@ -264,5 +280,49 @@ mod tests {
             format!("https://example.org/{}", "p".repeat(limits::LINK_URL)),
         );
         assert!(!related_line(&long).contains("](<"));
+    }
+
+    /// With public story pages the headline opens the story's page, the original article is
+    /// one click away, and Related entries open their own pages.
+    #[test]
+    fn public_pages_take_the_headline_link_and_keep_the_article_close() {
+        let mut related = entry(2, "https://example.org/earlier".into());
+        related.page_url = Some("https://news.example.org/story/2".into());
+        let story = StoryView {
+            story_id: StoryId(1),
+            title: "t".into(),
+            outlet: "o".into(),
+            published: jiff::Timestamp::UNIX_EPOCH,
+            url: Some("https://outlet.example/article".into()),
+            page_url: Some("https://news.example.org/story/1".into()),
+            summary: "A summary.".into(),
+            also_covered_by: Vec::new(),
+            related: vec![related],
+            topics: Vec::new(),
+        };
+        let embed = story_embed(&story, StoryEmbedStyle::FULL).fit();
+        assert_eq!(
+            embed.url.as_deref(),
+            Some("https://news.example.org/story/1")
+        );
+        assert!(
+            embed
+                .description
+                .ends_with("\n[Read original article](<https://outlet.example/article>)"),
+            "{}",
+            embed.description
+        );
+        assert!(
+            embed.fields[0]
+                .value
+                .contains("(<https://news.example.org/story/2>)")
+        );
+        let plain = StoryView {
+            page_url: None,
+            ..story
+        };
+        let embed = story_embed(&plain, StoryEmbedStyle::FULL).fit();
+        assert_eq!(embed.url.as_deref(), Some("https://outlet.example/article"));
+        assert!(!embed.description.contains("Read original article"));
     }
 }

@@ -58,6 +58,7 @@ mod tests {
             outlet: "Wire".into(),
             published: "2026-11-20T10:00:00Z".parse().expect("time"),
             url: Some("https://example.org/a_(b)".into()),
+            page_url: None,
             summary: "A summary. With two sentences.".into(),
             also_covered_by: vec![Coverage {
                 outlet: "Ledger".into(),
@@ -70,6 +71,7 @@ mod tests {
                 outlet: "Monitor".into(),
                 published: "2026-11-01T10:00:00Z".parse().expect("time"),
                 url: None,
+                page_url: None,
                 line: "It began.".into(),
             }],
             topics: vec!["ai-policy".into()],

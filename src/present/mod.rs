@@ -33,6 +33,7 @@ mod tests {
             outlet: "Wire".into(),
             published: jiff::Timestamp::UNIX_EPOCH,
             url: None,
+            page_url: None,
             summary: String::new(),
             also_covered_by: vec![Coverage {
                 outlet: "Ledger".into(),

@@ -16,6 +16,8 @@ pub struct StoryView {
     pub published: Timestamp,
     /// "Read original article": the lead item's web link, else the first outlet's that has one.
     pub url: Option<String>,
+    /// The story's own page, when the pages are public (`[web] public_url`).
+    pub page_url: Option<String>,
     pub summary: String,
     /// Other outlets reporting the same event, each with its link when it has one.
     pub also_covered_by: Vec<Coverage>,
@@ -79,6 +81,8 @@ pub struct RelatedView {
     pub outlet: String,
     pub published: Timestamp,
     pub url: Option<String>,
+    /// Its own page, when the pages are public.
+    pub page_url: Option<String>,
     /// One line about it: the first sentence of its summary.
     pub line: String,
 }

@@ -73,6 +73,7 @@ mod tests {
             outlet: "Wire <x>".into(),
             published: "2026-11-20T10:00:00Z".parse().expect("time"),
             url: Some("https://example.org/a?x=1&y=2".into()),
+            page_url: None,
             summary: "Summary with ]]> and <script>.".into(),
             also_covered_by: Vec::new(),
             related: Vec::new(),

@@ -200,6 +200,7 @@ mod tests {
             outlet: hostile.into(),
             published: jiff::Timestamp::UNIX_EPOCH,
             url: Some("javascript:alert(1)".into()),
+            page_url: None,
             summary: format!("{hostile}. Second sentence."),
             also_covered_by: vec![Coverage {
                 outlet: hostile.into(),
@@ -212,6 +213,7 @@ mod tests {
                 outlet: hostile.into(),
                 published: jiff::Timestamp::UNIX_EPOCH,
                 url: Some("https://example.org/a".into()),
+                page_url: None,
                 line: hostile.into(),
             }],
             topics: vec![hostile.into()],

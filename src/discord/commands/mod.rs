@@ -230,6 +230,7 @@ mod tests {
             outlet: "Wire\n@everyone".into(),
             published: "2026-11-20T10:00:00Z".parse().expect("time"),
             url: Some("https://example.org/a".into()),
+            page_url: None,
             summary: "Summary **bold** <@123> ".repeat(60),
             also_covered_by: vec![Coverage {
                 outlet: "Ledger".into(),
@@ -243,6 +244,7 @@ mod tests {
                     outlet: "Monitor".into(),
                     published: "2026-11-01T10:00:00Z".parse().expect("time"),
                     url: Some(format!("https://example.com/{i}")),
+                    page_url: None,
                     line: String::new(),
                 })
                 .collect(),
