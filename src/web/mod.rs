@@ -48,7 +48,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/feeds", get(feeds))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
+        .fallback(|| async { not_found() })
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(desk)
 }
@@ -89,9 +89,7 @@ async fn read<T: Send + 'static>(
     let outcome = tokio::task::spawn_blocking(move || work(&desk)).await;
     match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(StoreError::NotFound { .. })) => {
-            Err((StatusCode::NOT_FOUND, Html(pages::not_found())).into_response())
-        }
+        Ok(Err(StoreError::NotFound { .. })) => Err(not_found()),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "web page: store read failed");
             Err((
@@ -110,7 +108,7 @@ async fn read<T: Send + 'static>(
 async fn front(State(desk): State<Arc<Desk>>, uri: Uri) -> Response {
     let page_no = page_of(&uri);
     if page_no > MAX_PAGE {
-        return (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response();
+        return not_found();
     }
     let loaded = read(desk, move |desk| {
         let settings = ViewSettings::from(&desk.config).without_related();
@@ -264,7 +262,7 @@ async fn feeds(State(desk): State<Arc<Desk>>) -> Response {
 
 async fn story(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
-        return (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response();
+        return not_found();
     };
     let loaded = read(desk, move |desk| {
         let settings = ViewSettings::from(&desk.config);
