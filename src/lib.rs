@@ -46,8 +46,9 @@
 //! - [`daemon`]: poller, processor and deliverer side by side, faults waited out, exactly-once
 //!   delivery (`daemon::deliver`); [`shutdown`]: telling every loop to stop (SIGTERM, Ctrl-C);
 //!   [`schedule`]: when digests are due.
-//! - [`web`]: every story as a page, the latest stories and `/healthz` (read-only, beside `run`
-//!   or alone with `serve`), from the same [`present::StoryView`].
+//! - [`web`]: every story as a page, the latest stories, topics, search, feed health, Atom feeds,
+//!   `/healthz` and `/metrics` (read-only, beside `run` or alone with `serve`), from the same
+//!   [`present::StoryView`].
 //! - [`opml`]: feed list import/export.
 //! - [`cli`]: command-line commands (one file per command group).
 
