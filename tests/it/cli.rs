@@ -183,6 +183,14 @@ fn demo_copy() -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the demo (kept alive by the returned directory) and its config, polled once.
+fn polled_demo() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = demo_copy();
+    let config = dir.path().join("demo.toml");
+    run_ok(&config, &["poll"]);
+    (dir, config)
+}
+
 fn run_ok(config: &std::path::Path, args: &[&str]) -> String {
     let out = newsdesk()
         .arg("--config")
@@ -292,9 +300,7 @@ fn with_closed_stdout(config: &std::path::Path, args: &[&str]) -> std::process::
 
 #[test]
 fn a_closed_stdout_ends_every_command_quietly() {
-    let dir = demo_copy();
-    let config = dir.path().join("demo.toml");
-    run_ok(&config, &["poll"]);
+    let (dir, config) = polled_demo();
     let page = dir.path().join("demo/pages/telescope-first-light.html");
     let batch = dir.path().join("batch.jsonl");
     std::fs::write(
@@ -332,9 +338,7 @@ fn a_closed_stdout_ends_every_command_quietly() {
 
 #[test]
 fn digest_json_is_one_json_object_per_line_for_every_channel() {
-    let dir = demo_copy();
-    let config = dir.path().join("demo.toml");
-    run_ok(&config, &["poll"]);
+    let (_dir, config) = polled_demo();
     let parse = |printed: &str| -> Vec<serde_json::Value> {
         printed
             .lines()
@@ -379,9 +383,7 @@ fn digest_json_is_one_json_object_per_line_for_every_channel() {
 /// grouped by reason, and the command fails so a script notices.
 #[test]
 fn opml_import_refuses_names_in_use_and_internal_addresses_and_imports_the_rest() {
-    let dir = demo_copy();
-    let config = dir.path().join("demo.toml");
-    run_ok(&config, &["poll"]);
+    let (dir, config) = polled_demo();
     let import = dir.path().join("more.opml");
     std::fs::write(
         &import,
@@ -459,9 +461,7 @@ fn opml_import_refuses_names_in_use_and_internal_addresses_and_imports_the_rest(
 /// each one-liner is a whole sentence.
 #[test]
 fn the_demo_digest_shows_every_story_linked_with_its_whole_related_list() {
-    let dir = demo_copy();
-    let config = dir.path().join("demo.toml");
-    run_ok(&config, &["poll"]);
+    let (_dir, config) = polled_demo();
     let json = run_ok(&config, &["digest", "--dry-run", "--format", "json"]);
     let posted = run_ok(&config, &["digest", "--dry-run"]);
     let mut most_related = 0;
