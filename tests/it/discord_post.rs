@@ -263,12 +263,7 @@ async fn a_webhook_channel_posts_through_its_webhook() {
     let fx = Fixture::new().await;
     let fake = FakeDiscord::start().await;
     let desk = desk_with_stories(&fx, 4).await;
-    let (id, token, channel) = (
-        1_600_000_000_000_000_009u64,
-        "hook-secret",
-        1_300_000_000_000_000_077u64,
-    );
-    fake.add_webhook(id, token, channel);
+    let (id, token, channel) = webhook_on(&fake);
     let target = Target::Webhook {
         id,
         token: token.to_string(),
@@ -392,12 +387,7 @@ async fn a_webhook_message_whose_record_failed_is_not_posted_again() {
     let fx = Fixture::new().await;
     let fake = FakeDiscord::start().await;
     let desk = desk_with_stories(&fx, 4).await;
-    let (id, token, channel) = (
-        1_600_000_000_000_000_009u64,
-        "hook-secret",
-        1_300_000_000_000_000_077u64,
-    );
-    fake.add_webhook(id, token, channel);
+    let (id, token, channel) = webhook_on(&fake);
     let sink = sink_to(
         &fake,
         &desk,
@@ -444,12 +434,7 @@ async fn a_revoked_webhook_pauses_its_channel_and_stops_nothing() {
     let fx = Fixture::new().await;
     let fake = FakeDiscord::start().await;
     let desk = desk_with_stories(&fx, 4).await;
-    let (id, token, channel) = (
-        1_600_000_000_000_000_009u64,
-        "hook-secret",
-        1_300_000_000_000_000_077u64,
-    );
-    fake.add_webhook(id, token, channel);
+    let (id, token, _) = webhook_on(&fake);
     fake.fail(
         "POST",
         "/webhooks/{webhook_id}/{webhook_token}",
@@ -685,4 +670,15 @@ async fn a_locked_forum_post_pauses_the_channel_with_the_fix() {
     assert!(paused[0].1.contains("locked"), "{paused:?}");
     assert_eq!(desk.store().pending_digests().unwrap().len(), 1, "kept");
     fake.assert_no_violations();
+}
+
+/// A webhook the fake Discord knows: (webhook id, token, the channel it posts to).
+fn webhook_on(fake: &FakeDiscord) -> (u64, &'static str, u64) {
+    let (id, token, channel) = (
+        1_600_000_000_000_000_009u64,
+        "hook-secret",
+        1_300_000_000_000_000_077u64,
+    );
+    fake.add_webhook(id, token, channel);
+    (id, token, channel)
 }

@@ -208,6 +208,29 @@ struct Bucket {
     used: u32,
 }
 
+impl Bucket {
+    fn new(now: Instant) -> Bucket {
+        Bucket {
+            window_start: now,
+            used: 0,
+        }
+    }
+
+    /// Counts one request at `now` in a fixed window of `limit` per `window`: None when it is
+    /// allowed, else the seconds until the window opens again.
+    fn take(&mut self, now: Instant, limit: u32, window: Duration) -> Option<f64> {
+        if now.duration_since(self.window_start) >= window {
+            *self = Bucket::new(now);
+        }
+        self.used += 1;
+        (self.used > limit).then(|| {
+            window
+                .saturating_sub(now.duration_since(self.window_start))
+                .as_secs_f64()
+        })
+    }
+}
+
 struct Inner {
     started: Instant,
     /// How far the test moved the clock ahead of real time.

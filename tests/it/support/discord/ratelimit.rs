@@ -19,23 +19,10 @@ fn global(inner: &mut Inner, incoming: &Incoming) -> Option<Answer> {
     }
     let (limit, window) = inner.global_limit;
     let now = inner.now();
-    let bucket = inner.global_bucket.get_or_insert(Bucket {
-        window_start: now,
-        used: 0,
-    });
-    if now.duration_since(bucket.window_start) >= window {
-        *bucket = Bucket {
-            window_start: now,
-            used: 0,
-        };
-    }
-    bucket.used += 1;
-    if bucket.used <= limit {
-        return None;
-    }
-    let retry_after = window
-        .saturating_sub(now.duration_since(bucket.window_start))
-        .as_secs_f64();
+    let retry_after = inner
+        .global_bucket
+        .get_or_insert(Bucket::new(now))
+        .take(now, limit, window)?;
     inner.violations.push(format!(
         "{}: beyond Discord's global rate limit ({limit} requests per {window:?})",
         incoming.label
@@ -57,23 +44,11 @@ fn per_route(inner: &mut Inner, incoming: &Incoming) -> Option<Answer> {
     let (limit, window) = inner.rate_limit;
     let key = bucket_key(incoming);
     let now = inner.now();
-    let bucket = inner.buckets.entry(key).or_insert(Bucket {
-        window_start: now,
-        used: 0,
-    });
-    if now.duration_since(bucket.window_start) >= window {
-        *bucket = Bucket {
-            window_start: now,
-            used: 0,
-        };
-    }
-    bucket.used += 1;
-    if bucket.used <= limit {
-        return None;
-    }
-    let retry_after = window
-        .saturating_sub(now.duration_since(bucket.window_start))
-        .as_secs_f64();
+    let retry_after = inner
+        .buckets
+        .entry(key)
+        .or_insert(Bucket::new(now))
+        .take(now, limit, window)?;
     inner.violations.push(format!(
         "{}: sent beyond the advertised rate limit ({limit} per {window:?})",
         incoming.label
