@@ -86,6 +86,7 @@ fn main() {
                         text: &entry.text,
                         text_source: newsdesk::store::TextSource::Feed,
                         summary: &summary,
+                        gist: "",
                         topics: &[],
                     },
                     now,

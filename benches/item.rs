@@ -333,6 +333,7 @@ impl Bench {
 
         let started = Instant::now();
         let summary = summarize::summarize(Some(&item.title), &text, SummaryOptions::default());
+        let gist = summarize::gist(Some(&item.title), &text);
         t.summarize = ms(started);
 
         let started = Instant::now();
@@ -358,6 +359,7 @@ impl Bench {
                 newsdesk::store::TextSource::Page
             },
             summary: &summary,
+            gist: &gist,
             topics: &topics,
         };
         self.store

@@ -206,6 +206,7 @@ fn probe(
             text: &text,
             text_source: newsdesk::store::TextSource::Feed,
             summary: "",
+            gist: "",
             topics: &[],
         };
         store.finish_item(id, &done, published).unwrap();

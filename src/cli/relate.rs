@@ -176,6 +176,7 @@ impl Batch {
                 text: article.text,
                 text_source: TextSource::Feed,
                 summary: "",
+                gist: "",
                 topics: &[],
             },
             published,

@@ -20,13 +20,20 @@ pub struct SummarizeArgs {
     /// Maximum characters per summary.
     #[arg(long, default_value_t = SummaryOptions::default().max_chars)]
     pub max_chars: usize,
+    /// The gist instead (one sentence, as digests and Related lines show it).
+    #[arg(long, conflicts_with_all = ["sentences", "max_chars"])]
+    pub gist: bool,
 }
 
 /// Prints one line per input line; fails (after printing every line) when any line was bad.
 pub fn run(args: &SummarizeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let opts = SummaryOptions {
-        sentences: args.sentences,
-        max_chars: args.max_chars,
+    let opts = if args.gist {
+        summarize::GIST
+    } else {
+        SummaryOptions {
+            sentences: args.sentences,
+            max_chars: args.max_chars,
+        }
     };
     jsonl::answer_lines(&args.input, out, |_, object| {
         Ok(summarize_object(object, opts))

@@ -168,6 +168,7 @@ mod tests {
             url: Some(format!("https://example.org/{i}")),
             page_url: None,
             summary: "ß".repeat(9000),
+            gist: "ß".repeat(300),
             also_covered_by: (0..40)
                 .map(|k| Coverage {
                     outlet: format!("Outlet {k} {long}"),

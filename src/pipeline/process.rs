@@ -222,6 +222,7 @@ impl Desk {
         let summary = summary.unwrap_or_else(|| {
             summarize::summarize(Some(&item.title), text, self.summary_options())
         });
+        let gist = summarize::gist(Some(&item.title), text);
         let doc = TopicDoc::new(&item.title, text);
         // Config topics plus those added from Discord.
         let all_topics = crate::store::effective_topics(&self.config, &self.store());
@@ -246,6 +247,7 @@ impl Desk {
                     text,
                     text_source: source,
                     summary: &summary,
+                    gist: &gist,
                     topics: &topics,
                 },
                 now,

@@ -79,6 +79,7 @@ pub fn story_view(store: &Store, story: StoryId, settings: &ViewSettings) -> Res
         story_id: story,
         page_url: settings.page_of(story),
         summary: summary_of(&lead, settings.summary),
+        gist: gist_of(&lead),
         url: web_link(&lead, &items),
         also_covered_by: other_coverage(&lead, &items),
         title: lead.title,
@@ -121,7 +122,7 @@ fn related_view(store: &Store, story: StoryId, settings: &ViewSettings) -> Resul
     Ok(RelatedView {
         story_id: other.id,
         page_url: settings.page_of(other.id),
-        line: one_liner(head.summary.as_deref().unwrap_or(&head.feed_text)),
+        line: truncate_words(&gist_of(&head), limits::RELATED_LINE),
         url: web_link(&head, &items),
         title: head.title,
         outlet: head.outlet,
@@ -178,31 +179,18 @@ fn summary_of(item: &ItemRow, options: SummaryOptions) -> String {
     }
 }
 
-/// The first sentence of a summary as the summarizer's segmenter splits it (abbreviations
-/// such as "Dr." or "U.S." do not end it), cut at a word only when it alone is too long.
-pub fn one_liner(text: &str) -> String {
-    let first = summarize::split_sentences(text)
-        .into_iter()
-        .find(|s| !s.trim().is_empty())
-        .unwrap_or_default();
-    truncate_words(&first, limits::RELATED_LINE)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_liners_end_on_sentence_boundaries() {
-        assert_eq!(
-            one_liner(
-                "The lab is led by Dr. Ana Ruiz of the U.S. Geological Survey. She said more."
-            ),
-            "The lab is led by Dr. Ana Ruiz of the U.S. Geological Survey."
-        );
-        assert_eq!(one_liner("  "), "");
-        let long = format!("{}.", "word ".repeat(100));
-        let line = one_liner(&long);
-        assert!(line.chars().count() <= limits::RELATED_LINE && line.ends_with('…'));
+/// An item's gist: the stored one, else made from its text (items processed before gists were
+/// stored, and items not processed yet).
+fn gist_of(item: &ItemRow) -> String {
+    match item.gist.as_deref() {
+        Some(g) if !g.trim().is_empty() => g.trim().to_string(),
+        _ => {
+            let text = item
+                .text
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or(&item.feed_text);
+            summarize::gist(Some(&item.title), text)
+        }
     }
 }

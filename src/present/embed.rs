@@ -148,11 +148,14 @@ fn base(story: &StoryView, title: &str, style: StoryEmbedStyle, fields: Vec<Fiel
         footer.push_str(&plain(&story.topics.join(", "), limits::TOPICS));
     }
     let original = story.url.as_deref().filter(|u| is_web_url(u));
-    let mut description =
-        escape_within(&story.summary, style.summary.min(limits::EMBED_DESCRIPTION));
-    // With public story pages the headline opens the story's page; the article stays one
-    // click away.
+    // With public story pages the headline opens the story's page, which has the longer
+    // summary: the digest carries the gist, and the article stays one click away.
     let page = story.page_url.as_deref().filter(|u| is_web_url(u));
+    let summary = match page {
+        Some(_) if !story.gist.trim().is_empty() => &story.gist,
+        _ => &story.summary,
+    };
+    let mut description = escape_within(summary, style.summary.min(limits::EMBED_DESCRIPTION));
     if page.is_some() && original.is_some() {
         description.push('\n');
         description.push_str(&link("Read original article", original, limits::OUTLET));
@@ -251,6 +254,7 @@ mod tests {
             url: None,
             page_url: None,
             summary: "s".repeat(2000),
+            gist: "g".repeat(300),
             also_covered_by: Vec::new(),
             related: (0..5).map(|k| entry(k, url.clone())).collect(),
             topics: Vec::new(),
@@ -295,7 +299,8 @@ mod tests {
             published: jiff::Timestamp::UNIX_EPOCH,
             url: Some("https://outlet.example/article".into()),
             page_url: Some("https://news.example.org/story/1".into()),
-            summary: "A summary.".into(),
+            summary: "A summary. With more after the gist.".into(),
+            gist: "A summary.".into(),
             also_covered_by: Vec::new(),
             related: vec![related],
             topics: Vec::new(),
@@ -305,12 +310,10 @@ mod tests {
             embed.url.as_deref(),
             Some("https://news.example.org/story/1")
         );
-        assert!(
-            embed
-                .description
-                .ends_with("\n[Read original article](<https://outlet.example/article>)"),
-            "{}",
-            embed.description
+        // The digest carries the gist; the page has the longer summary.
+        assert_eq!(
+            embed.description,
+            "A summary.\n[Read original article](<https://outlet.example/article>)"
         );
         assert!(
             embed.fields[0]
@@ -323,6 +326,6 @@ mod tests {
         };
         let embed = story_embed(&plain, StoryEmbedStyle::FULL).fit();
         assert_eq!(embed.url.as_deref(), Some("https://outlet.example/article"));
-        assert!(!embed.description.contains("Read original article"));
+        assert_eq!(embed.description, "A summary. With more after the gist.");
     }
 }

@@ -60,6 +60,7 @@ mod tests {
             url: Some("https://example.org/a_(b)".into()),
             page_url: None,
             summary: "A summary. With two sentences.".into(),
+            gist: "A summary.".into(),
             also_covered_by: vec![Coverage {
                 outlet: "Ledger".into(),
                 title: "Other".into(),

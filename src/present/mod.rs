@@ -35,6 +35,7 @@ mod tests {
             url: None,
             page_url: None,
             summary: String::new(),
+            gist: String::new(),
             also_covered_by: vec![Coverage {
                 outlet: "Ledger".into(),
                 title: "Other".into(),

@@ -18,7 +18,10 @@ pub struct StoryView {
     pub url: Option<String>,
     /// The story's own page, when the pages are public (`[web] public_url`).
     pub page_url: Option<String>,
+    /// The longer summary (a story page; a digest without story pages).
     pub summary: String,
+    /// One sentence: digests with story pages, front pages, Related lines.
+    pub gist: String,
     /// Other outlets reporting the same event, each with its link when it has one.
     pub also_covered_by: Vec<Coverage>,
     /// Earlier stories on the same subject, best first.
@@ -83,6 +86,6 @@ pub struct RelatedView {
     pub url: Option<String>,
     /// Its own page, when the pages are public.
     pub page_url: Option<String>,
-    /// One line about it: the first sentence of its summary.
+    /// One line about it: its gist.
     pub line: String,
 }

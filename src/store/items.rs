@@ -28,6 +28,8 @@ pub struct ItemRow {
     pub text: Option<String>,
     pub text_source: Option<TextSource>,
     pub summary: Option<String>,
+    /// The one-sentence gist; `None` until processed (and for items processed before gists).
+    pub gist: Option<String>,
     pub story_id: Option<StoryId>,
     pub processed: Option<Timestamp>,
     /// Failed processing attempts so far.
@@ -47,6 +49,7 @@ pub struct ProcessedItem<'a> {
     pub text: &'a str,
     pub text_source: TextSource,
     pub summary: &'a str,
+    pub gist: &'a str,
     pub topics: &'a [String],
 }
 
@@ -63,7 +66,7 @@ pub struct SearchHit {
 pub const MAX_TEXT_CHARS: usize = 100_000;
 
 const ITEM_COLUMNS: &str = "id, feed_id, key, url, title, author, outlet, published_at, first_seen_at, \
-     feed_text, content_html, announce, text, text_source, summary, story_id, processed_at, failures";
+     feed_text, content_html, announce, text, text_source, summary, story_id, processed_at, failures, gist";
 
 fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
     Ok(ItemRow {
@@ -85,6 +88,7 @@ fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
         story_id: r.get(15)?,
         processed: opt_ts(r.get(16)?),
         failures: r.get(17)?,
+        gist: r.get(18)?,
     })
 }
 
@@ -238,8 +242,9 @@ impl Store {
         let text = crate::terms::head(done.text, MAX_TEXT_CHARS);
         let tx = self.conn.savepoint()?;
         tx.execute(
-            "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, processed_at = ?5 WHERE id = ?1",
-            params![id, text, done.text_source, done.summary, ts_to_sql(now)],
+            "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, gist = ?5, processed_at = ?6 \
+             WHERE id = ?1",
+            params![id, text, done.text_source, done.summary, done.gist, ts_to_sql(now)],
         )?;
         let title: String =
             tx.query_row("SELECT title FROM items WHERE id = ?1", [id], |r| r.get(0))?;

@@ -202,6 +202,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE feeds ADD COLUMN allow_private INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 9: each item's gist (its one best sentence) beside the longer summary: digests and Related
+    // lines show the gist, a story page both. Items processed before have none; readers make it.
+    r#"
+    ALTER TABLE items ADD COLUMN gist TEXT;
+    "#,
 ];
 
 /// The schema version this build knows.

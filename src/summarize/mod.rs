@@ -38,6 +38,18 @@ impl From<&SummarizerConfig> for SummaryOptions {
     }
 }
 
+/// Characters of a gist: about two lines on a phone. Chosen on the summary set's `tune` part as
+/// the longest budget whose gists are, on average, no longer in words than the article's first
+/// sentence (Lead-1, the baseline a one-sentence summary is judged against).
+pub const GIST_MAX_CHARS: usize = 190;
+
+/// The gist: the one sentence that best stands for the article (digests, Related lines, the top
+/// of a story page), beside the longer summary of [`SummaryOptions`].
+pub const GIST: SummaryOptions = SummaryOptions {
+    sentences: 1,
+    max_chars: GIST_MAX_CHARS,
+};
+
 /// The options of a default `[summarizer]` (batch tools and benchmarks without a config).
 impl Default for SummaryOptions {
     fn default() -> Self {
@@ -109,6 +121,12 @@ pub fn summarize(title: Option<&str>, text: &str, opts: SummaryOptions) -> Strin
         .filter_map(|i| sentences.get(*i).map(|s| s.text.as_str()))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The gist of `text` ([`GIST`]): its highest-ranked sentence that fits, else its first cut at a
+/// word.
+pub fn gist(title: Option<&str>, text: &str) -> String {
+    summarize(title, text, GIST)
 }
 
 /// The terms of words, each distinct word stemmed once: a long text repeats most of its words.

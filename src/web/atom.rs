@@ -75,6 +75,7 @@ mod tests {
             url: Some("https://example.org/a?x=1&y=2".into()),
             page_url: None,
             summary: "Summary with ]]> and <script>.".into(),
+            gist: "Summary with ]]> and <script>.".into(),
             also_covered_by: Vec::new(),
             related: Vec::new(),
             topics: Vec::new(),

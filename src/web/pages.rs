@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 
 use super::html::{escape, link, page};
 use crate::present::StoryView;
-use crate::present::build::one_liner;
 use crate::present::text::{day, is_web_url, when};
 
 /// One story's page.
@@ -19,11 +18,11 @@ pub fn story_page(story: &StoryView) -> String {
         escape(&story.outlet),
         when(story.published)
     );
-    let gist = one_liner(&story.summary);
+    let gist = story.gist.trim();
     if !gist.is_empty() {
-        let _ = write!(body, "<p class=\"gist\">{}</p>", escape(&gist));
+        let _ = write!(body, "<p class=\"gist\">{}</p>", escape(gist));
     }
-    if story.summary.trim() != gist.trim() && !story.summary.trim().is_empty() {
+    if story.summary.trim() != gist && !story.summary.trim().is_empty() {
         let _ = write!(body, "<p>{}</p>", escape(&story.summary));
     }
     if story.url.as_deref().is_some_and(is_web_url) {
@@ -146,7 +145,7 @@ fn list_page(title: &str, heading: &str, stories: &[StoryView], nav: &str) -> St
             escape(&s.title),
             escape(&s.outlet),
             when(s.published),
-            escape(&one_liner(&s.summary))
+            escape(&s.gist)
         );
     }
     let _ = write!(body, "</ul><nav>{nav}</nav>");
@@ -202,6 +201,7 @@ mod tests {
             url: Some("javascript:alert(1)".into()),
             page_url: None,
             summary: format!("{hostile}. Second sentence."),
+            gist: format!("{hostile}."),
             also_covered_by: vec![Coverage {
                 outlet: hostile.into(),
                 title: hostile.into(),

@@ -170,6 +170,7 @@ fn a_huge_text_is_stored_and_indexed_up_to_its_cap() {
         text: &text,
         text_source: newsdesk::store::TextSource::Page,
         summary: "",
+        gist: "",
         topics: &[],
     };
     store.finish_item(id, &done, now).unwrap();

@@ -48,6 +48,7 @@ fn add(
         text,
         text_source: newsdesk::store::TextSource::Feed,
         summary: "",
+        gist: "",
         topics: &[],
     };
     store.finish_item(id, &done, published).unwrap();

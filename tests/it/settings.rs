@@ -119,6 +119,7 @@ async fn a_non_default_summarizer_reaches_every_place_a_summary_is_made() {
                 text: &text,
                 text_source: item.text_source.expect("processed"),
                 summary: "",
+                gist: "",
                 topics: &[],
             },
             at(T1),

@@ -114,6 +114,7 @@ fn the_search_index_merges_in_steps_that_end_and_keep_every_document() {
                     text: &text,
                     text_source: newsdesk::store::TextSource::Feed,
                     summary: "",
+                    gist: "",
                     topics: &[],
                 },
                 now,

@@ -1,7 +1,7 @@
 //! Sentence segmentation and summary budgets.
 
 use newsdesk::cli::summarize::{SummarizeArgs, run};
-use newsdesk::summarize::{SummaryOptions, split_sentences, summarize};
+use newsdesk::summarize::{GIST_MAX_CHARS, SummaryOptions, gist, split_sentences, summarize};
 
 #[test]
 fn abbreviations_titles_and_months_do_not_end_sentences() {
@@ -104,6 +104,30 @@ fn overlong_first_sentence_is_cut_at_a_word_boundary() {
     assert!(ARTICLE.starts_with(head) && ARTICLE[head.len()..].starts_with(' '));
 }
 
+/// The gist is one whole sentence of the article, the one that stands for it (the flood, not the
+/// bakery or the football), within its budget; an abbreviation does not end it early.
+#[test]
+fn the_gist_is_the_one_sentence_that_stands_for_the_article() {
+    let line = gist(Some("River floods old town"), ARTICLE);
+    assert!(split_sentences(ARTICLE).contains(&line), "{line:?}");
+    assert!(line.chars().count() <= GIST_MAX_CHARS);
+    assert!(line.contains("flood"), "{line:?}");
+    assert_eq!(
+        gist(
+            None,
+            "The lab is led by Dr. Ana Ruiz of the U.S. Geological Survey. She said more."
+        ),
+        "The lab is led by Dr. Ana Ruiz of the U.S. Geological Survey."
+    );
+    let long = format!("{}.", "word ".repeat(100));
+    let cut = gist(None, &long);
+    assert!(
+        cut.ends_with('…') && cut.chars().count() <= GIST_MAX_CHARS,
+        "{cut:?}"
+    );
+    assert_eq!(gist(Some("Title"), "  "), "");
+}
+
 #[test]
 fn empty_input_gives_empty_summary() {
     assert_eq!(summarize(Some("Title"), "", SummaryOptions::default()), "");
@@ -126,6 +150,7 @@ fn cli_reports_bad_lines_and_continues() {
         input,
         sentences: 3,
         max_chars: 600,
+        gist: false,
     };
     let mut out = Vec::new();
     let failed = run(&args, &mut out).expect_err("bad lines fail the run");

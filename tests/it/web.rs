@@ -41,7 +41,7 @@ async fn every_route_answers_from_the_demo_store() {
         String::from_utf8_lossy(&polled.stderr)
     );
     let config = Config::load(&config_path).expect("demo config");
-    let desk = Arc::new(Desk::open_read_only(config).expect("read-only desk"));
+    let desk = Arc::new(Desk::open_read_only(config.clone()).expect("read-only desk"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -85,6 +85,31 @@ async fn every_route_answers_from_the_demo_store() {
     assert!(
         list.matches("</p><p>").count() >= 5,
         "each with its summary: {list}"
+    );
+    // Two tiers: the gist, one sentence, above the longer summary.
+    let tiers = page.split("<p class=\"gist\">").nth(1).expect("a gist");
+    let (gist, rest) = tiers.split_once("</p><p>").expect("a longer summary");
+    let paragraph = rest.split("</p>").next().unwrap_or_default();
+    assert!(
+        !gist.is_empty() && paragraph.len() > gist.len(),
+        "{gist:?} / {paragraph:?}"
+    );
+    let db_path = config_path
+        .parent()
+        .expect("config dir")
+        .join(&config.storage.path);
+    let db = rusqlite::Connection::open(db_path).expect("store");
+    let without_gist: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM items WHERE processed_at IS NOT NULL AND text <> '' \
+             AND (gist IS NULL OR gist = '')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(
+        without_gist, 0,
+        "every processed item with text has its gist"
     );
 
     let (status, topic, _) = get(&client, &base, "/topic/research-funding").await;

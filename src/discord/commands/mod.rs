@@ -232,6 +232,7 @@ mod tests {
             url: Some("https://example.org/a".into()),
             page_url: None,
             summary: "Summary **bold** <@123> ".repeat(60),
+            gist: "Summary **bold** <@123>".into(),
             also_covered_by: vec![Coverage {
                 outlet: "Ledger".into(),
                 title: "x".into(),
