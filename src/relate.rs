@@ -22,9 +22,12 @@
 //!    one, newest items first; an item scores the idf of every word it shares, and the best
 //!    [`CANDIDATES`] items are mapped to their stories. Reading a rare word's few postings is
 //!    cheap, where a ranked OR query would weigh every posting of every word.
-//! 5. The item joins the best story if cosine(item, centroid) ≥ [`MERGE_THRESHOLD`] and it falls
+//! 5. The item joins the best story if cosine(item, centroid) reaches the merge bar and it falls
 //!    within the grouping window of the story's first or last coverage; otherwise it opens a new
-//!    story. Merging needs a far stronger match than relating ([`RELATED_THRESHOLD`]): two
+//!    story. The bar ([`merge_bar`]) rises with the number of stories competing in the window up
+//!    to [`MERGE_THRESHOLD`]: the more stories an item is compared with, the likelier one of them
+//!    matches by coincidence (the best of n chance scores grows with ln n), while in a quiet
+//!    window a weaker match is already telling. Merging needs a far stronger match than relating ([`RELATED_THRESHOLD`]): two
 //!    earthquakes, or two agencies' budget cuts, share their vocabulary but differ in names,
 //!    places and numbers, which idf makes carry most of the weight.
 //! 6. Related = the other candidate stories that began no later than the item's story (earlier
@@ -56,8 +59,18 @@ pub const TITLE_WEIGHT: f64 = 3.0;
 pub const ENTITY_WEIGHT: f64 = 1.6;
 /// Share of documents above which a name counts as common ([`boost_entities`]).
 pub const ENTITY_RARE: f64 = 0.005;
-/// Cosine(item, story centroid) at which an item joins the story.
+/// Cosine(item, story centroid) at which an item joins the story when many stories compete
+/// within the grouping window (see [`merge_bar`]).
 pub const MERGE_THRESHOLD: f64 = 0.32;
+/// [`merge_bar`] with no competing story, and its rise per unit of `ln(1 + competing)`: the bar
+/// reaches [`MERGE_THRESHOLD`] at about 27 competing stories. Both were chosen on the `tune`
+/// parts of the story sets (the dated AllSides set, about 4 stories per 3-day window, asked for
+/// about 0.2; ECB+ and undated AllSides, 50 to 700 in the window, for the full bar).
+const SPARSE_MERGE_BAR: f64 = 0.12;
+const MERGE_BAR_SLOPE: f64 = 0.06;
+/// Competing stories counted: beyond this the bar is [`MERGE_THRESHOLD`] anyway, so the count
+/// (one index range per item) stays bounded however busy the desk.
+const COMPETING_COUNTED: i64 = 64;
 /// Cosine(item, story centroid) at which an earlier story is worth listing as Related.
 pub const RELATED_THRESHOLD: f64 = 0.08;
 /// Terms kept per story centroid (heaviest by weight).
@@ -342,9 +355,11 @@ fn relate_in_transaction(
 
     let group_window =
         SignedDuration::try_from(settings.group_window).unwrap_or(SignedDuration::MAX);
+    let competing = store.stories_within(item.published, group_window, COMPETING_COUNTED)?;
+    let bar = merge_bar(competing);
     let best_merge = scored
         .iter()
-        .filter(|s| s.score >= MERGE_THRESHOLD && within(item.published, &s.terms, group_window))
+        .filter(|s| s.score >= bar && within(item.published, &s.terms, group_window))
         .max_by(|a, b| a.score.total_cmp(&b.score))
         .map(|s| s.terms.story_id);
 
@@ -366,6 +381,13 @@ fn relate_in_transaction(
         joined,
         related,
     })
+}
+
+/// The cosine an item needs to join a story when `competing` stories lie within the grouping
+/// window: [`SPARSE_MERGE_BAR`] + [`MERGE_BAR_SLOPE`] · ln(1 + competing), at most
+/// [`MERGE_THRESHOLD`].
+pub fn merge_bar(competing: i64) -> f64 {
+    (SPARSE_MERGE_BAR + MERGE_BAR_SLOPE * (1.0 + competing.max(0) as f64).ln()).min(MERGE_THRESHOLD)
 }
 
 /// Whether `at` lies within `window` of the story's coverage span.
@@ -603,6 +625,21 @@ fn candidate_items(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_merge_bar_rises_with_competition_to_the_full_threshold() {
+        assert!((merge_bar(0) - SPARSE_MERGE_BAR).abs() < 1e-12);
+        let bars: Vec<f64> = (0..=COMPETING_COUNTED).map(merge_bar).collect();
+        assert!(bars.windows(2).all(|w| w[0] <= w[1]), "{bars:?}");
+        assert!(
+            merge_bar(4) < 0.25,
+            "a quiet window asks less: {}",
+            merge_bar(4)
+        );
+        assert_eq!(merge_bar(30), MERGE_THRESHOLD);
+        assert_eq!(merge_bar(COMPETING_COUNTED), MERGE_THRESHOLD);
+        assert_eq!(merge_bar(-5), merge_bar(0));
+    }
 
     #[test]
     fn centroid_round_trip() {

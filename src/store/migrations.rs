@@ -207,6 +207,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE items ADD COLUMN gist TEXT;
     "#,
+    // 10: grouping counts the stories active within its window at every item.
+    r#"
+    CREATE INDEX stories_updated ON stories(updated_at);
+    "#,
 ];
 
 /// The schema version this build knows.

@@ -1,6 +1,6 @@
 //! Stories (one event, many items) and their Related links.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use rusqlite::{OptionalExtension, params};
 
 use super::{ItemId, Result, Store, StoreError, StoryId, ts_from_sql, ts_to_sql};
@@ -205,6 +205,19 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![limit as i64, offset as i64], story_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stories whose coverage span lies within `window` of `at` (last coverage no earlier than
+    /// `at − window`, first no later than `at + window`), counted up to `limit`.
+    pub fn stories_within(&self, at: Timestamp, window: SignedDuration, limit: i64) -> Result<i64> {
+        let from = at.checked_sub(window).unwrap_or(Timestamp::MIN);
+        let to = at.checked_add(window).unwrap_or(Timestamp::MAX);
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM stories
+              WHERE updated_at >= ?1 AND published_at <= ?2 LIMIT ?3)",
+            params![ts_to_sql(from), ts_to_sql(to), limit],
+            |r| r.get(0),
+        )?)
     }
 
     /// Centroids of the given stories (stories without one are left out).

@@ -392,3 +392,60 @@ fn an_early_story_is_no_hub_once_the_store_has_grown() {
         "early story scored {score:?}"
     );
 }
+
+/// Coverage of one event, worded apart: its match is real but weak.
+const ADVISER: [(&str, &str, &str); 2] = [
+    (
+        "north",
+        "Senate confirms Okafor as White House science adviser",
+        "The Senate voted 61 to 38 on Tuesday to confirm Miriam Okafor, a Princeton physicist, as director of the Office of Science and Technology Policy.",
+    ),
+    (
+        "south",
+        "Physicist Okafor to lead OSTP after close vote",
+        "Miriam Okafor will run the president's science office. Lawmakers approved her nomination after a debate about research budgets and visas for students.",
+    ),
+];
+
+/// Unrelated stories within the grouping window, each with its own vocabulary.
+fn busy_window(store: &mut Store, count: usize) {
+    for k in 0..count {
+        let words: Vec<String> = (0..12).map(|w| format!("w{k}x{w}")).collect();
+        add(
+            store,
+            "filler",
+            &format!("filler{k}"),
+            k as i64 - 300,
+            &format!("Filler {} {}", words[0], words[1]),
+            &words.join(" "),
+        );
+    }
+}
+
+/// A weak but real match joins its story when few stories compete in the window, and opens its
+/// own (listing the first as Related) when many do: the bar rises with the chances of a
+/// coincidental match.
+#[test]
+fn a_weak_match_joins_in_a_quiet_window_but_not_in_a_busy_one() {
+    let (_quiet_dir, mut quiet) = grounded_store();
+    let [(o1, t1, x1), (o2, t2, x2)] = ADVISER;
+    let first = add(&mut quiet, o1, "a1", 0, t1, x1);
+    let second = add(&mut quiet, o2, "a2", 60, t2, x2);
+
+    let (_busy_dir, mut busy) = grounded_store();
+    busy_window(&mut busy, 40);
+    let busy_first = add(&mut busy, o1, "a1", 0, t1, x1);
+    let busy_second = add(&mut busy, o2, "a2", 60, t2, x2);
+    let score = busy_second
+        .related
+        .iter()
+        .find(|r| r.story_id == busy_first.story_id)
+        .map(|r| r.score);
+    assert!(second.joined && second.story_id == first.story_id);
+    assert!(!busy_second.joined, "{busy_second:?}");
+    let score = score.expect("listed as Related");
+    assert!(
+        score > relate::merge_bar(10) && score < relate::MERGE_THRESHOLD,
+        "a weak match: {score}"
+    );
+}

@@ -98,6 +98,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ),
     ("Foreign influence rule", &["research-security"]),
     ("Universities ask for delay", &["research-security"]),
+    ("state research grants dry up", &["research-funding"]),
     ("Export controls tightened", &["research-security"]),
     ("added to export control list", &["research-security"]),
     (
