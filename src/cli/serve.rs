@@ -20,14 +20,12 @@ pub struct ServeArgs {
 }
 
 /// Loopback unless the operator says otherwise: the pages are for a reverse proxy in front.
-const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
 
 pub async fn run(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals();
-    let listen = match args.listen.or(config.web.listen) {
-        Some(addr) => addr,
-        None => DEFAULT_LISTEN.parse().context("the default address")?,
-    };
+    let listen = args.listen.or(config.web.listen).unwrap_or(DEFAULT_LISTEN);
     let desk = open_desk_read_only(config)?;
     let listener = bind(listen).await?;
     eprintln!("serving story pages on http://{}", listener.local_addr()?);
@@ -43,10 +41,17 @@ pub(crate) async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpList
         .with_context(|| format!("cannot listen on {addr} ([web] listen)"))
 }
 
-/// Starts the pages beside the daemon when `[web] listen` is set; they stop with it.
-pub(crate) async fn beside_daemon(desk: &Arc<Desk>, shutdown: &Shutdown) -> anyhow::Result<()> {
-    let Some(addr) = desk.config.web.listen else {
-        return Ok(());
+/// Starts the pages beside the daemon when `[web] listen` is set, or on the default address
+/// when `always`; they stop with it. Returns whether they were started.
+pub(crate) async fn beside_daemon(
+    desk: &Arc<Desk>,
+    shutdown: &Shutdown,
+    always: bool,
+) -> anyhow::Result<bool> {
+    let addr = match desk.config.web.listen {
+        Some(addr) => addr,
+        None if always => DEFAULT_LISTEN,
+        None => return Ok(false),
     };
     let listener = bind(addr).await?;
     eprintln!("serving story pages on http://{}", listener.local_addr()?);
@@ -56,5 +61,5 @@ pub(crate) async fn beside_daemon(desk: &Arc<Desk>, shutdown: &Shutdown) -> anyh
             tracing::error!(error = %e, "the web server stopped");
         }
     });
-    Ok(())
+    Ok(true)
 }

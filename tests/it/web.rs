@@ -146,3 +146,58 @@ async fn every_route_answers_from_the_demo_store() {
     assert_eq!(status, 200, "{health}");
     assert!(health.starts_with("ok"), "{health}");
 }
+
+/// The offline demo's one command for the pages: `run --once --dry-run --serve` prints the
+/// digests as without `--serve`, then keeps the pages up until it is stopped (SIGTERM: exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_its_pages_after_one_cycle_until_stopped() {
+    use crate::support::bin::{terminate, wait_until};
+    use std::time::Duration;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = demo_copy(
+        dir.path(),
+        &format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    let printed = dir.path().join("stdout.txt");
+    let mut child = newsdesk()
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--once", "--dry-run", "--serve"])
+        .stdout(std::fs::File::create(&printed).expect("stdout file"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run starts");
+    let cycle_done = tokio::task::block_in_place(|| {
+        wait_until(Duration::from_secs(60), || {
+            std::fs::read_to_string(&printed).is_ok_and(|t| t.contains("#ai-desk · message 1/"))
+        })
+    });
+    assert!(cycle_done, "the digests are printed as without --serve");
+    assert!(
+        matches!(child.try_wait(), Ok(None)),
+        "still running after the cycle"
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let (status, front, _) = get(&client, &base, "/").await;
+    assert_eq!(status, 200);
+    assert!(front.contains("<a href=\"/story/"), "{front}");
+
+    terminate(child.id());
+    let ended = tokio::task::block_in_place(|| {
+        let mut status = None;
+        wait_until(Duration::from_secs(15), || {
+            status = child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        status
+    });
+    if ended.is_none() {
+        let _ = child.kill();
+    }
+    assert_eq!(ended.map(|s| s.code()), Some(Some(0)), "stops cleanly");
+}
