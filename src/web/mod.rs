@@ -115,15 +115,21 @@ async fn front(State(desk): State<Arc<Desk>>, uri: Uri) -> Response {
         let store = desk.reader();
         let rows = store.story_page(PAGE_SIZE + 1, page_no * PAGE_SIZE)?;
         let more = rows.len() > PAGE_SIZE;
+        let topics: Vec<String> = crate::store::effective_topics(&desk.config, &store)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         let mut views = Vec::with_capacity(PAGE_SIZE);
         for row in rows.iter().take(PAGE_SIZE) {
             views.push(story_view(&store, row.id, &settings)?);
         }
-        Ok((views, more))
+        Ok((views, topics, more))
     })
     .await;
     match loaded {
-        Ok((views, more)) => Html(pages::front_page(&views, page_no, more)).into_response(),
+        Ok((views, topics, more)) => {
+            Html(pages::front_page(&views, &topics, page_no, more)).into_response()
+        }
         Err(response) => response,
     }
 }

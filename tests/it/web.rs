@@ -58,6 +58,10 @@ async fn every_route_answers_from_the_demo_store() {
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert!(front.contains("Latest stories"), "{front}");
+    assert!(
+        front.contains("<a href=\"/topic/ai-policy\">#ai-policy</a>"),
+        "topic filters: {front}"
+    );
 
     // The story with the most Related entries, as its page shows it.
     let mut best = (0, String::new(), String::new());
