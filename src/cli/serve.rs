@@ -29,9 +29,15 @@ pub async fn run(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
     let desk = open_desk_read_only(config)?;
     let listener = bind(listen).await?;
     eprintln!("serving story pages on http://{}", listener.local_addr()?);
-    crate::web::serve(listener, desk, async move { shutdown.fired().await })
-        .await
-        .context("the web server stopped")
+    let activity = crate::web::Activity::Elsewhere;
+    crate::web::serve(
+        listener,
+        desk,
+        activity,
+        async move { shutdown.fired().await },
+    )
+    .await
+    .context("the web server stopped")
 }
 
 /// The listener for `[web] listen`, with the address in the error.
@@ -57,7 +63,9 @@ pub(crate) async fn beside_daemon(
     eprintln!("serving story pages on http://{}", listener.local_addr()?);
     let (desk, stop) = (Arc::clone(desk), shutdown.clone());
     tokio::spawn(async move {
-        if let Err(e) = crate::web::serve(listener, desk, async move { stop.fired().await }).await {
+        let activity = crate::web::Activity::InProcess;
+        let stopped = async move { stop.fired().await };
+        if let Err(e) = crate::web::serve(listener, desk, activity, stopped).await {
             tracing::error!(error = %e, "the web server stopped");
         }
     });

@@ -37,8 +37,17 @@ const LIST_SIZE: usize = 50;
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
 
+/// Whose work `/metrics` shows besides the store's gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// The desk works in this process (`run`): its counts ([`Desk::metrics`]) are shown.
+    InProcess,
+    /// The pages alone on a database another process writes (`serve`): gauges only.
+    Elsewhere,
+}
+
 /// The routes over `desk` (its read connection).
-pub fn router(desk: Arc<Desk>) -> Router {
+pub fn router(desk: Arc<Desk>, activity: Activity) -> Router {
     Router::new()
         .route("/", get(front))
         .route("/story/{id}", get(story))
@@ -47,7 +56,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/search", get(search))
         .route("/feeds", get(feeds))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
+        .route(
+            "/metrics",
+            get(move |State(desk): State<Arc<Desk>>| metrics_text(desk, activity)),
+        )
         .fallback(|| async { not_found() })
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(desk)
@@ -57,9 +69,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     desk: Arc<Desk>,
+    activity: Activity,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(desk))
+    axum::serve(listener, router(desk, activity))
         .with_graceful_shutdown(stop)
         .await
 }
@@ -320,8 +333,10 @@ async fn healthz(State(desk): State<Arc<Desk>>) -> Response {
     }
 }
 
-/// `/metrics`: the store's counts in the Prometheus text format.
-async fn metrics_text(State(desk): State<Arc<Desk>>) -> Response {
+/// `/metrics`: the store's counts, and the process's when the desk works here, in the
+/// Prometheus text format.
+async fn metrics_text(desk: Arc<Desk>, activity: Activity) -> Response {
+    let counts = (activity == Activity::InProcess).then(|| desk.metrics().snapshot());
     let read_gauges = |desk: &Desk| desk.reader().gauges(crate::pipeline::MAX_ITEM_ATTEMPTS);
     match read(desk, read_gauges).await {
         Ok(gauges) => (
@@ -329,7 +344,7 @@ async fn metrics_text(State(desk): State<Arc<Desk>>) -> Response {
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            metrics::render(&gauges),
+            metrics::render(&gauges, counts.as_ref()),
         )
             .into_response(),
         Err(response) => response,
