@@ -285,11 +285,18 @@ async fn story(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Respons
     };
     let loaded = read(desk, move |desk| {
         let settings = ViewSettings::from(&desk.config);
-        story_view(&desk.reader(), StoryId(id), &settings)
+        let store = desk.reader();
+        let view = story_view(&store, StoryId(id), &settings)?;
+        let discussion = store
+            .first_discord_post(StoryId(id))?
+            .map(|post| post.url());
+        Ok((view, discussion))
     })
     .await;
     match loaded {
-        Ok(view) => Html(pages::story_page(&view)).into_response(),
+        Ok((view, discussion)) => {
+            Html(pages::story_page(&view, discussion.as_deref())).into_response()
+        }
         Err(response) => response,
     }
 }

@@ -9,8 +9,8 @@ use crate::present::StoryView;
 use crate::present::build::one_liner;
 use crate::present::text::{day, is_web_url, when};
 
-/// One story's page.
-pub fn story_page(story: &StoryView) -> String {
+/// One story's page; `discussion` is the story's message on Discord (the comment thread).
+pub fn story_page(story: &StoryView, discussion: Option<&str>) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
@@ -26,12 +26,15 @@ pub fn story_page(story: &StoryView) -> String {
     if story.summary.trim() != gist.trim() && !story.summary.trim().is_empty() {
         let _ = write!(body, "<p>{}</p>", escape(&story.summary));
     }
+    let mut actions = Vec::new();
     if story.url.as_deref().is_some_and(is_web_url) {
-        let _ = write!(
-            body,
-            "<p>{}</p>",
-            link("Read original article", story.url.as_deref())
-        );
+        actions.push(link("Read original article", story.url.as_deref()));
+    }
+    if let Some(url) = discussion.filter(|u| u.starts_with("https://discord.com/channels/")) {
+        actions.push(link("Discuss on Discord", Some(url)));
+    }
+    if !actions.is_empty() {
+        let _ = write!(body, "<p class=\"actions\">{}</p>", actions.join(" · "));
     }
     let coverage: Vec<String> = story
         .also_covered_by
@@ -232,7 +235,7 @@ mod tests {
             topics: vec![hostile.into()],
         };
         for html in [
-            story_page(&story),
+            story_page(&story, None),
             front_page(std::slice::from_ref(&story), &story.topics, 0, false),
         ] {
             assert!(!html.contains("<script"), "{html}");
@@ -243,7 +246,8 @@ mod tests {
             );
             assert!(html.contains("&lt;script&gt;"), "{html}");
         }
-        let page = story_page(&story);
+        let page = story_page(&story, Some("javascript:alert(1)"));
+        assert!(!page.contains("Discuss on Discord"), "{page}");
         assert!(
             !page.contains("Read original article"),
             "no web link, no button: {page}"
