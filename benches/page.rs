@@ -46,11 +46,11 @@ fn main() {
     for &id in &stories {
         let view = story_view(&desk.store(), id, &settings).expect("view");
         related = related.max(view.related.len());
-        weights.push(newsdesk::web::pages::story_page(&view).len());
+        weights.push(newsdesk::web::pages::story_page(&view, None).len());
     }
     let page = time(&stories, |id| {
         let view = story_view(&desk.store(), id, &settings).expect("view");
-        newsdesk::web::pages::story_page(&view).len()
+        newsdesk::web::pages::story_page(&view, None).len()
     });
     let terminal = time(&stories, |id| {
         let view = story_view(&desk.store(), id, &settings).expect("view");

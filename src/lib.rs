@@ -49,6 +49,8 @@
 //! - [`web`]: every story as a page, the latest stories, topics, search, feed health, Atom feeds,
 //!   `/healthz` and `/metrics` (read-only, beside `run` or alone with `serve`), from the same
 //!   [`present::StoryView`].
+//! - [`metrics`]: what this process did (polls, fetch errors, items, posts, timings), counted in
+//!   memory for `/metrics`.
 //! - [`opml`]: feed list import/export.
 //! - [`cli`]: command-line commands (one file per command group).
 
@@ -63,6 +65,7 @@ pub mod extract;
 pub mod fetch;
 pub mod hash;
 pub mod lookup;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod opml;

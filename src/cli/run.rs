@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Print digests to the terminal without recording them as posted.
     #[arg(long)]
     pub dry_run: bool,
+    /// Serve the story pages too (on `[web] listen`, else 127.0.0.1:8080); with --once they
+    /// stay up after the cycle until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,9 +101,11 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let total = desk.store().active_feeds()?.len();
-    if !args.once {
-        super::serve::beside_daemon(&desk, &shutdown).await?;
-    }
+    let serving = if args.serve || !args.once {
+        super::serve::beside_daemon(&desk, &shutdown, args.serve).await?
+    } else {
+        false
+    };
     let options = RunOptions {
         once: args.once,
         dry_run: args.dry_run,
@@ -143,9 +149,13 @@ pub async fn run(config: Config, args: &RunArgs) -> anyhow::Result<()> {
                 &SystemClock,
                 options,
                 &progress(total),
-                shutdown,
+                shutdown.clone(),
             )
             .await?;
+            if args.once && serving && !shutdown.is_fired() {
+                eprintln!("the pages stay up until Ctrl-C");
+                shutdown.fired().await;
+            }
             Ok(())
         }
     }

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 use crate::config::ChannelConfig;
 use crate::digest::{self, Digest, Sink, SinkError};
+use crate::metrics::PostResult;
 use crate::pipeline::{Desk, PipelineError};
 use crate::present::{ViewSettings, story_view, update_view};
 use crate::store::{DigestId, DigestRecord};
@@ -65,7 +66,16 @@ async fn send_recorded<S: Sink>(
     sink: &S,
     now: Timestamp,
 ) -> Result<bool, PipelineError> {
-    match sink.post(digest).await {
+    let posted = sink.post(digest).await;
+    let counted = match &posted {
+        Ok(()) => PostResult::Sent,
+        Err(SinkError::Unauthorized(_)) => PostResult::Unauthorized,
+        Err(SinkError::Refused { .. }) => PostResult::PartlyRefused,
+        Err(SinkError::ChannelUnavailable(_)) => PostResult::ChannelUnavailable,
+        Err(_) => PostResult::Failed,
+    };
+    desk.metrics().post(counted);
+    match posted {
         Ok(()) => {
             desk.store().mark_digest_sent(id, now)?;
             Ok(true)

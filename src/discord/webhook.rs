@@ -24,6 +24,13 @@ struct SentMessage {
     id: String,
 }
 
+/// The part of Discord's webhook object that is read: where it posts.
+#[derive(Deserialize)]
+struct WebhookObject {
+    guild_id: Option<String>,
+    channel_id: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct WebhookClient {
     client: reqwest::Client,
@@ -37,6 +44,33 @@ impl WebhookClient {
             client,
             api_base: api_base.trim_end_matches('/').to_string(),
         }
+    }
+
+    /// The server and channel webhook `id`/`token` posts to (Get Webhook with Token: the
+    /// webhook's secret is its credential, no bot needed); None where Discord does not say.
+    pub async fn place(
+        &self,
+        id: u64,
+        token: &str,
+    ) -> Result<(Option<u64>, Option<u64>), serenity::Error> {
+        let url = format!("{}{API_PATH}/webhooks/{id}/{token}", self.api_base);
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| serenity::Error::Http(HttpError::Request(e.without_url())))?;
+        if !response.status().is_success() {
+            let error = ErrorResponse::from_response(response, reqwest::Method::GET).await;
+            return Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(error)));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| serenity::Error::Http(HttpError::Request(e.without_url())))?;
+        let hook: WebhookObject = serde_json::from_slice(&bytes)?;
+        let id = |s: Option<String>| s.and_then(|s| s.parse().ok());
+        Ok((id(hook.guild_id), id(hook.channel_id)))
     }
 
     /// Posts `body` through webhook `id`/`token` (into `thread` when given) and returns the id

@@ -57,6 +57,8 @@ pub struct Desk {
     llm: Option<LlmSummarizer>,
     /// Config feeds by resolved URL (the store knows feeds by URL).
     feed_configs: HashMap<String, usize>,
+    /// What this desk did since it started (`/metrics`).
+    metrics: crate::metrics::Metrics,
     /// Held by a desk that writes (see [`WriterLock`]); None for readers and tests.
     _lock: Option<WriterLock>,
 }
@@ -113,6 +115,7 @@ impl Desk {
             policy,
             llm,
             feed_configs,
+            metrics: Default::default(),
             _lock: None,
         })
     }
@@ -138,6 +141,11 @@ impl Desk {
 
     pub fn fetcher(&self) -> &Fetcher {
         &self.fetcher
+    }
+
+    /// Polls, fetch errors, items and posts counted since this desk opened.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// How summaries are made, wherever they are made: `[summarizer]`.

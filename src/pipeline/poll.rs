@@ -11,6 +11,7 @@ use url::Url;
 use super::{Desk, PipelineError};
 use crate::fetch::schedule::{self, FeedHealth, FeedStatus};
 use crate::fetch::{CacheHints, FetchOutcome, Fetcher, Validators};
+use crate::metrics::{FetchErrorKind, Fetched, PollResult};
 use crate::model::{Entry, ParsedFeed};
 use crate::parse;
 use crate::store::{FeedOrigin, FeedRow, NewItems, PollRecord};
@@ -106,22 +107,42 @@ impl Desk {
 
     /// Polls one feed and stores what is new. Fetch and parse failures are recorded in the
     /// feed's health (and returned as `Failed`), never lost or raised; store failures are
-    /// raised, and leave the feed to be fetched again.
+    /// raised, and leave the feed to be fetched again. Counted in [`Desk::metrics`].
     pub async fn poll_feed(
         &self,
         feed: &FeedRow,
         now: Timestamp,
     ) -> Result<PollOutcome, PipelineError> {
+        let started = std::time::Instant::now();
+        let outcome = self.poll_feed_uncounted(feed, now).await;
+        if let Ok(done) = &outcome {
+            self.metrics.poll(PollResult::of(done), started.elapsed());
+        }
+        outcome
+    }
+
+    async fn poll_feed_uncounted(
+        &self,
+        feed: &FeedRow,
+        now: Timestamp,
+    ) -> Result<PollOutcome, PipelineError> {
+        let fetch_failed = |kind| self.metrics.fetch_error(Fetched::Feed, kind);
         let url = match Url::parse(&feed.url) {
             Ok(url) => url,
-            Err(e) => return self.fail(feed, &format!("invalid URL: {e}"), None, now),
+            Err(e) => {
+                fetch_failed(FetchErrorKind::BadUrl);
+                return self.fail(feed, &format!("invalid URL: {e}"), None, now);
+            }
         };
         let fetched = match self.feed_fetcher(feed).get(&url, &feed.validators).await {
             Ok(FetchOutcome::NotModified { hints }) => {
                 return self.record_unchanged(feed, &feed.validators, None, &hints, now);
             }
             Ok(FetchOutcome::Fetched(fetched)) => fetched,
-            Err(e) => return self.fail(feed, &e.to_string(), e.retry_after(), now),
+            Err(e) => {
+                fetch_failed(FetchErrorKind::of(&e));
+                return self.fail(feed, &e.to_string(), e.retry_after(), now);
+            }
         };
         let hash = crate::hash::sha256_hex([&fetched.body]);
         if feed.body_hash.as_deref() == Some(hash.as_str()) {
@@ -132,7 +153,10 @@ impl Desk {
         let base = fetched.final_url.clone();
         let parsed = match parse_off_thread(fetched.body, content_type, base).await {
             Ok(parsed) => parsed,
-            Err(e) => return self.fail(feed, &e, None, now),
+            Err(e) => {
+                fetch_failed(FetchErrorKind::Parse);
+                return self.fail(feed, &e, None, now);
+            }
         };
         let ttl = parsed
             .meta

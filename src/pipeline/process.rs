@@ -14,6 +14,7 @@ use super::{Desk, PipelineError};
 use crate::config::FullText;
 use crate::extract;
 use crate::fetch::{FetchOutcome, Fetcher};
+use crate::metrics::{FetchErrorKind, Fetched, ItemResult};
 use crate::relate::{self, RelateSettings};
 use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem, TextSource};
 use crate::summarize;
@@ -65,10 +66,13 @@ impl Desk {
                 now + ITEM_RETRY_AFTER * 2i32.pow(item.failures)
             };
             let page = pages.remove(&id).flatten();
-            match self.process_item(item, page, now).await {
-                Ok(()) => {}
+            let started = std::time::Instant::now();
+            let processed = self.process_item(item, page, now).await;
+            match processed {
+                Ok(()) => self.metrics.item(ItemResult::Processed, started.elapsed()),
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
+                    self.metrics.item(ItemResult::Failed, started.elapsed());
                     let error = e.to_string();
                     let failures = self.store().record_item_failure(id, &error, retry_at)?;
                     if failures >= MAX_ITEM_ATTEMPTS {
@@ -155,6 +159,10 @@ impl Desk {
         }
         while let Some(joined) = tasks.join_next().await {
             if let Ok((id, text)) = joined {
+                let text = text.unwrap_or_else(|kind| {
+                    self.metrics.fetch_error(Fetched::Page, kind);
+                    None
+                });
                 out.insert(id, text);
             }
         }
@@ -257,10 +265,10 @@ impl Desk {
     }
 }
 
-/// The extracted text of an article page, or None (logged) when it cannot be had. Extraction
-/// is CPU work: it runs on the blocking pool.
-async fn fetch_page_text(fetcher: &Fetcher, url: &str) -> Option<String> {
-    let parsed = Url::parse(url).ok()?;
+/// The extracted text of an article page, or None (logged) when it has none; the kind of error
+/// when the page could not be fetched. Extraction is CPU work: it runs on the blocking pool.
+async fn fetch_page_text(fetcher: &Fetcher, url: &str) -> Result<Option<String>, FetchErrorKind> {
+    let parsed = Url::parse(url).map_err(|_| FetchErrorKind::BadUrl)?;
     match fetcher.get(&parsed, &Default::default()).await {
         Ok(FetchOutcome::Fetched(page)) => {
             let url = url.to_string();
@@ -275,21 +283,21 @@ async fn fetch_page_text(fetcher: &Fetcher, url: &str) -> Option<String> {
             })
             .await;
             match extracted {
-                Ok(Ok(text)) => Some(text),
+                Ok(Ok(text)) => Ok(Some(text)),
                 Ok(Err(e)) => {
                     tracing::debug!(%url, error = %e, "no article text in page");
-                    None
+                    Err(FetchErrorKind::Parse)
                 }
                 Err(e) => {
                     tracing::warn!(%url, error = %e, "article extraction panicked");
-                    None
+                    Err(FetchErrorKind::Parse)
                 }
             }
         }
-        Ok(FetchOutcome::NotModified { .. }) => None,
+        Ok(FetchOutcome::NotModified { .. }) => Ok(None),
         Err(e) => {
             tracing::info!(%url, error = %e, "article page not fetched; using the feed's text");
-            None
+            Err(FetchErrorKind::of(&e))
         }
     }
 }

@@ -5,6 +5,24 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{DigestId, Result, Store, StoryId, opt_ts, ts_to_sql};
 
+/// One message on Discord: its server, the channel it is in (a forum post's thread, for a
+/// forum), and its id; together they make its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscordPost {
+    pub guild_id: u64,
+    pub channel_id: u64,
+    pub message_id: u64,
+}
+
+impl DiscordPost {
+    pub fn url(&self) -> String {
+        format!(
+            "https://discord.com/channels/{}/{}/{}",
+            self.guild_id, self.channel_id, self.message_id
+        )
+    }
+}
+
 /// A story and the outlets a digest shows (or showed) for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoryOutlets {
@@ -411,6 +429,57 @@ impl Store {
             params![digest, part as i64, nonce, message_id, ts_to_sql(now)],
         )?;
         Ok(())
+    }
+
+    /// Records where the stories of one posted message are on Discord (see [`DiscordPost`]).
+    pub fn record_story_posts(
+        &mut self,
+        digest: DigestId,
+        stories: &[StoryId],
+        post: &DiscordPost,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO story_posts
+             (story_id, digest_id, guild_id, channel_id, message_id, posted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for story in stories {
+            stmt.execute(params![
+                story,
+                digest,
+                post.guild_id.to_string(),
+                post.channel_id.to_string(),
+                post.message_id.to_string(),
+                ts_to_sql(now)
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Where a story was first posted on Discord, if it was.
+    pub fn first_discord_post(&self, story: StoryId) -> Result<Option<DiscordPost>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT guild_id, channel_id, message_id FROM story_posts WHERE story_id = ?1
+             ORDER BY posted_at, digest_id LIMIT 1",
+        )?;
+        let found = stmt
+            .query_row([story], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        // Ids that are not numbers (a database edited by hand) mean no link, not an error.
+        Ok(found.and_then(|(guild, channel, message)| {
+            Some(DiscordPost {
+                guild_id: guild.parse().ok()?,
+                channel_id: channel.parse().ok()?,
+                message_id: message.parse().ok()?,
+            })
+        }))
     }
 
     /// Pauses a channel (missing permissions, deleted channel). Returns true when it was not

@@ -211,6 +211,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX stories_updated ON stories(updated_at);
     "#,
+    // 11: where on Discord each story was posted (server, channel or forum post, message), so
+    // its page can link to the discussion there.
+    r#"
+    CREATE TABLE story_posts (
+        story_id INTEGER NOT NULL REFERENCES stories(id),
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        guild_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        posted_at INTEGER NOT NULL,
+        PRIMARY KEY (story_id, digest_id)
+    );
+    "#,
 ];
 
 /// The schema version this build knows.

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use rusqlite::Connection;
 
 pub use columns::{FeedOrigin, TextSource};
-pub use digests::{ChannelState, DigestRecord, DigestStatus, StoryOutlets};
+pub use digests::{ChannelState, DigestRecord, DigestStatus, DiscordPost, StoryOutlets};
 pub use feeds::{FeedRow, FeedSpec, PollRecord};
 pub use gauges::Gauges;
 pub use items::{ItemRow, MAX_TEXT_CHARS, NewItems, ProcessedItem, SearchHit};

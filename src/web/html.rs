@@ -37,7 +37,8 @@ pub fn page(title: &str, body: &str) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta name=\"color-scheme\" content=\"light dark\">\
-<title>{}</title><style>{CSS}</style></head>\n<body><header><a href=\"/\">newsdesk</a></header>\n\
+<title>{}</title><style>{CSS}</style></head>\n<body><header><a href=\"/\">newsdesk</a>\
+<a href=\"/search\">Search</a></header>\n\
 <main>{body}</main>\n</body></html>\n",
         escape(title)
     )
@@ -45,15 +46,18 @@ pub fn page(title: &str, body: &str) -> String {
 
 /// The one stylesheet, inline (the Content-Security-Policy allows inline styles, nothing else).
 const CSS: &str = "body{margin:0 auto;max-width:46rem;padding:0 1rem 3rem;font:1.05rem/1.55 \
-system-ui,sans-serif;color:#1d1d1f;background:#fff}header{padding:.8rem 0;border-bottom:1px \
-solid #ddd;font-weight:600}header a{color:inherit;text-decoration:none}a{color:#0b57d0}\
-h1{font-size:1.6rem;line-height:1.25;margin:1.2rem 0 .4rem}h2{font-size:1.05rem;margin:1.6rem 0 \
-.5rem;text-transform:uppercase;letter-spacing:.04em;color:#555}.byline,.meta{color:#666;\
-font-size:.9rem}.gist{font-size:1.15rem;font-weight:500}.related li,.stories li{margin:0 0 \
-1rem}.related p,.stories p{margin:.2rem 0}ul{padding-left:1.1rem}.topics a{margin-right:.6rem}\
-.more{display:inline-block;margin-top:.3rem}nav{margin-top:2rem}\
-@media (prefers-color-scheme:dark){body{color:#e8e8ea;background:#121214}header{border-color:\
-#333}a{color:#8ab4f8}.byline,.meta,h2{color:#a0a0a8}}";
+system-ui,sans-serif;color:#1d1d1f;background:#fff;overflow-wrap:break-word}header{display:flex;\
+justify-content:space-between;padding:.8rem 0;border-bottom:1px solid #ddd}header a{color:inherit;\
+text-decoration:none}header a:first-child{font-weight:600}a{color:#0b57d0}h1{font-size:1.6rem;\
+line-height:1.25;margin:1.2rem 0 .4rem}h2{font-size:1.05rem;margin:1.6rem 0 .5rem;\
+text-transform:uppercase;letter-spacing:.04em;color:#555}.byline,.meta{color:#666;font-size:.9rem}\
+.gist{font-size:1.15rem;font-weight:500}ul{padding-left:1.1rem}.related,.stories{list-style:none;\
+padding:0}.related li,.stories li{margin:0 0 1.1rem}.related p,.stories p{margin:.2rem 0}\
+.topics a{margin-right:.6rem;white-space:nowrap}nav{margin-top:2rem}input,button{font:inherit;\
+max-width:100%}.wide{overflow-x:auto}table{border-collapse:collapse;font-size:.9rem}th,td{\
+text-align:left;vertical-align:top;padding:.35rem .9rem .35rem 0;border-bottom:1px solid #ddd}\
+@media (prefers-color-scheme:dark){body{color:#e8e8ea;background:#121214}header,th,td{\
+border-color:#333}a{color:#8ab4f8}.byline,.meta,h2{color:#a0a0a8}}";
 
 #[cfg(test)]
 mod tests {

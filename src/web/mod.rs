@@ -37,8 +37,17 @@ const LIST_SIZE: usize = 50;
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
 
+/// Whose work `/metrics` shows besides the store's gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// The desk works in this process (`run`): its counts ([`Desk::metrics`]) are shown.
+    InProcess,
+    /// The pages alone on a database another process writes (`serve`): gauges only.
+    Elsewhere,
+}
+
 /// The routes over `desk` (its read connection).
-pub fn router(desk: Arc<Desk>) -> Router {
+pub fn router(desk: Arc<Desk>, activity: Activity) -> Router {
     Router::new()
         .route("/", get(front))
         .route("/story/{id}", get(story))
@@ -47,7 +56,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/search", get(search))
         .route("/feeds", get(feeds))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
+        .route(
+            "/metrics",
+            get(move |State(desk): State<Arc<Desk>>| metrics_text(desk, activity)),
+        )
         .fallback(|| async { not_found() })
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(desk)
@@ -57,9 +69,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     desk: Arc<Desk>,
+    activity: Activity,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(desk))
+    axum::serve(listener, router(desk, activity))
         .with_graceful_shutdown(stop)
         .await
 }
@@ -115,15 +128,21 @@ async fn front(State(desk): State<Arc<Desk>>, uri: Uri) -> Response {
         let store = desk.reader();
         let rows = store.story_page(PAGE_SIZE + 1, page_no * PAGE_SIZE)?;
         let more = rows.len() > PAGE_SIZE;
+        let topics: Vec<String> = crate::store::effective_topics(&desk.config, &store)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         let mut views = Vec::with_capacity(PAGE_SIZE);
         for row in rows.iter().take(PAGE_SIZE) {
             views.push(story_view(&store, row.id, &settings)?);
         }
-        Ok((views, more))
+        Ok((views, topics, more))
     })
     .await;
     match loaded {
-        Ok((views, more)) => Html(pages::front_page(&views, page_no, more)).into_response(),
+        Ok((views, topics, more)) => {
+            Html(pages::front_page(&views, &topics, page_no, more)).into_response()
+        }
         Err(response) => response,
     }
 }
@@ -266,11 +285,18 @@ async fn story(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Respons
     };
     let loaded = read(desk, move |desk| {
         let settings = ViewSettings::from(&desk.config);
-        story_view(&desk.reader(), StoryId(id), &settings)
+        let store = desk.reader();
+        let view = story_view(&store, StoryId(id), &settings)?;
+        let discussion = store
+            .first_discord_post(StoryId(id))?
+            .map(|post| post.url());
+        Ok((view, discussion))
     })
     .await;
     match loaded {
-        Ok(view) => Html(pages::story_page(&view)).into_response(),
+        Ok((view, discussion)) => {
+            Html(pages::story_page(&view, discussion.as_deref())).into_response()
+        }
         Err(response) => response,
     }
 }
@@ -314,8 +340,10 @@ async fn healthz(State(desk): State<Arc<Desk>>) -> Response {
     }
 }
 
-/// `/metrics`: the store's counts in the Prometheus text format.
-async fn metrics_text(State(desk): State<Arc<Desk>>) -> Response {
+/// `/metrics`: the store's counts, and the process's when the desk works here, in the
+/// Prometheus text format.
+async fn metrics_text(desk: Arc<Desk>, activity: Activity) -> Response {
+    let counts = (activity == Activity::InProcess).then(|| desk.metrics().snapshot());
     let read_gauges = |desk: &Desk| desk.reader().gauges(crate::pipeline::MAX_ITEM_ATTEMPTS);
     match read(desk, read_gauges).await {
         Ok(gauges) => (
@@ -323,7 +351,7 @@ async fn metrics_text(State(desk): State<Arc<Desk>>) -> Response {
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            metrics::render(&gauges),
+            metrics::render(&gauges, counts.as_ref()),
         )
             .into_response(),
         Err(response) => response,

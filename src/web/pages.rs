@@ -8,8 +8,8 @@ use super::html::{escape, link, page};
 use crate::present::StoryView;
 use crate::present::text::{day, is_web_url, when};
 
-/// One story's page.
-pub fn story_page(story: &StoryView) -> String {
+/// One story's page; `discussion` is the story's message on Discord (the comment thread).
+pub fn story_page(story: &StoryView, discussion: Option<&str>) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
@@ -25,12 +25,15 @@ pub fn story_page(story: &StoryView) -> String {
     if story.summary.trim() != gist && !story.summary.trim().is_empty() {
         let _ = write!(body, "<p>{}</p>", escape(&story.summary));
     }
+    let mut actions = Vec::new();
     if story.url.as_deref().is_some_and(is_web_url) {
-        let _ = write!(
-            body,
-            "<p>{}</p>",
-            link("Read original article", story.url.as_deref())
-        );
+        actions.push(link("Read original article", story.url.as_deref()));
+    }
+    if let Some(url) = discussion.filter(|u| u.starts_with("https://discord.com/channels/")) {
+        actions.push(link("Discuss on Discord", Some(url)));
+    }
+    if !actions.is_empty() {
+        let _ = write!(body, "<p class=\"actions\">{}</p>", actions.join(" · "));
     }
     let coverage: Vec<String> = story
         .also_covered_by
@@ -63,11 +66,7 @@ pub fn story_page(story: &StoryView) -> String {
         .collect();
     section(&mut body, "Related", "related", &related);
     if !story.topics.is_empty() {
-        body.push_str("<p class=\"topics\">");
-        for t in &story.topics {
-            let _ = write!(body, "<a href=\"/topic/{0}\">#{0}</a> ", escape(t));
-        }
-        body.push_str("</p>");
+        body.push_str(&topic_links(&story.topics));
     }
     body.push_str("</article>");
     page(&story.title, &body)
@@ -85,8 +84,9 @@ fn section(body: &mut String, heading: &str, class: &str, items: &[String]) {
     body.push_str("</ul>");
 }
 
-/// The latest stories, `page` (0-based) of them; `more` when an older page exists.
-pub fn front_page(stories: &[StoryView], page_no: usize, more: bool) -> String {
+/// The latest stories, `page` (0-based) of them; `more` when an older page exists. `topics`
+/// are offered as filters (each topic's page).
+pub fn front_page(stories: &[StoryView], topics: &[String], page_no: usize, more: bool) -> String {
     let mut nav = String::new();
     if page_no > 0 {
         let _ = write!(nav, "<a href=\"/?page={}\">Newer</a> ", page_no - 1);
@@ -94,7 +94,23 @@ pub fn front_page(stories: &[StoryView], page_no: usize, more: bool) -> String {
     if more {
         let _ = write!(nav, "<a href=\"/?page={}\">Older</a>", page_no + 1);
     }
-    list_page("newsdesk: latest stories", "Latest stories", stories, &nav)
+    let mut html = list_page("newsdesk: latest stories", "Latest stories", stories, &nav);
+    if !topics.is_empty()
+        && let Some(at) = html.find("<ul class=\"stories\">")
+    {
+        html.insert_str(at, &topic_links(topics));
+    }
+    html
+}
+
+/// `#topic` links to each topic's page.
+fn topic_links(topics: &[String]) -> String {
+    let mut links = String::from("<p class=\"topics\">");
+    for t in topics {
+        let _ = write!(links, "<a href=\"/topic/{0}\">#{0}</a> ", escape(t));
+    }
+    links.push_str("</p>");
+    links
 }
 
 /// A topic's latest stories, with its Atom feed.
@@ -155,7 +171,7 @@ fn list_page(title: &str, heading: &str, stories: &[StoryView], nav: &str) -> St
 /// Feed health for the operator: status, items, last success, next poll, last error.
 pub fn feeds_page(feeds: &[crate::store::FeedRow]) -> String {
     let mut body = format!(
-        "<h1>Feeds ({})</h1><table><tr><th>Feed</th><th>Status</th>\
+        "<h1>Feeds ({})</h1><div class=\"wide\"><table><tr><th>Feed</th><th>Status</th>\
 <th>Items</th><th>Last success</th><th>Next poll</th><th>Last error</th></tr>",
         feeds.len()
     );
@@ -174,7 +190,7 @@ pub fn feeds_page(feeds: &[crate::store::FeedRow]) -> String {
             escape(f.health.last_error.as_deref().unwrap_or(""))
         );
     }
-    body.push_str("</table>");
+    body.push_str("</table></div>");
     page("newsdesk: feeds", &body)
 }
 
@@ -219,8 +235,8 @@ mod tests {
             topics: vec![hostile.into()],
         };
         for html in [
-            story_page(&story),
-            front_page(std::slice::from_ref(&story), 0, false),
+            story_page(&story, None),
+            front_page(std::slice::from_ref(&story), &story.topics, 0, false),
         ] {
             assert!(!html.contains("<script"), "{html}");
             assert!(!html.contains("<img"), "{html}");
@@ -230,7 +246,8 @@ mod tests {
             );
             assert!(html.contains("&lt;script&gt;"), "{html}");
         }
-        let page = story_page(&story);
+        let page = story_page(&story, Some("javascript:alert(1)"));
+        assert!(!page.contains("Discuss on Discord"), "{page}");
         assert!(
             !page.contains("Read original article"),
             "no web link, no button: {page}"

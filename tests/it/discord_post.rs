@@ -682,3 +682,110 @@ fn webhook_on(fake: &FakeDiscord) -> (u64, &'static str, u64) {
     fake.add_webhook(id, token, channel);
     (id, token, channel)
 }
+
+/// The stories of a bot channel's digest link to their message on their pages ("Discuss on
+/// Discord": server, channel, message); a story that was not posted links to nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_posted_story_links_to_its_discord_message_on_its_page() {
+    use crate::support::discord::GUILD_ID;
+    let fx = Fixture::new().await;
+    let fake = FakeDiscord::start().await;
+    let desk = desk_with(&fx, 3, |config| config.channels[0].max_stories = 2).await;
+    assert_eq!(deliver_at_one(&desk, &sink(&fake, &desk)).await, 2);
+    let message_ids: Vec<String> = fake
+        .messages(CHANNEL_ID)
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(newsdesk::web::serve(
+        listener,
+        Arc::clone(&desk),
+        newsdesk::web::Activity::InProcess,
+        std::future::pending(),
+    ));
+    let stories = desk.store().story_page(10, 0).unwrap();
+    assert_eq!(stories.len(), 3);
+    let (mut linked, mut unlinked) = (0, 0);
+    for story in stories {
+        let page = reqwest::get(format!("{base}/story/{}", story.id.0))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let prefix = format!("https://discord.com/channels/{GUILD_ID}/{CHANNEL_ID}/");
+        match page.split_once(&format!("<a href=\"{prefix}")) {
+            Some((_, rest)) => {
+                let message = rest.split('"').next().unwrap();
+                assert!(message_ids.iter().any(|m| m == message), "{message}");
+                assert!(rest.contains(">Discuss on Discord</a>"), "{page}");
+                linked += 1;
+            }
+            None => {
+                assert!(!page.contains("Discuss on Discord"), "{page}");
+                unlinked += 1;
+            }
+        }
+    }
+    assert_eq!((linked, unlinked), (2, 1));
+    fake.assert_no_violations();
+}
+
+/// Forum posts link to the post (its thread), webhooks to the channel the webhook posts to,
+/// the server learned from the webhook itself (no bot needed).
+#[tokio::test]
+async fn forum_and_webhook_posts_record_the_thread_or_channel_to_link() {
+    use crate::support::discord::GUILD_ID;
+    const FORUM_ID: u64 = 1_300_000_000_000_000_078;
+    let fake = FakeDiscord::start().await;
+    fake.add_forum(FORUM_ID);
+    let (hook, token, hook_channel) = webhook_on(&fake);
+    let targets = [
+        Target::Forum(FORUM_ID),
+        Target::Webhook {
+            id: hook,
+            token: token.to_string(),
+        },
+    ];
+    for target in targets {
+        let fx = Fixture::new().await;
+        let desk = desk_with_stories(&fx, 2).await;
+        let forum = matches!(target, Target::Forum(_));
+        let sink = DiscordSink::new(
+            forum.then(|| Arc::new(fake.http())),
+            fake.webhooks(),
+            Arc::clone(&desk),
+            HashMap::from([("all".to_string(), target)]),
+        );
+        assert_eq!(deliver_at_one(&desk, &sink).await, 2);
+        let channel = if forum {
+            let posts = fake.forum_posts(FORUM_ID);
+            posts.last().unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        } else {
+            hook_channel
+        };
+        let message: u64 = fake.messages(channel)[0]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let stories = desk.store().story_page(10, 0).unwrap();
+        for story in stories {
+            let post = desk.store().first_discord_post(story.id).unwrap();
+            let post = post.expect("recorded");
+            assert_eq!(
+                (post.guild_id, post.channel_id, post.message_id),
+                (GUILD_ID, channel, message),
+                "forum: {forum}"
+            );
+        }
+    }
+    fake.assert_no_violations();
+}

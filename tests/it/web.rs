@@ -46,7 +46,13 @@ async fn every_route_answers_from_the_demo_store() {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(newsdesk::web::serve(listener, desk, std::future::pending()));
+    let activity = newsdesk::web::Activity::Elsewhere;
+    tokio::spawn(newsdesk::web::serve(
+        listener,
+        desk,
+        activity,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
 
     let (status, front, headers) = get(&client, &base, "/").await;
@@ -58,6 +64,10 @@ async fn every_route_answers_from_the_demo_store() {
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert!(front.contains("Latest stories"), "{front}");
+    assert!(
+        front.contains("<a href=\"/topic/ai-policy\">#ai-policy</a>"),
+        "topic filters: {front}"
+    );
 
     // The story with the most Related entries, as its page shows it.
     let mut best = (0, String::new(), String::new());
@@ -167,7 +177,161 @@ async fn every_route_answers_from_the_demo_store() {
         .and_then(|n| n.parse().ok())
         .expect("stories gauge");
     assert!(stories >= 8, "{metrics}");
+    assert!(
+        !metrics.contains("newsdesk_polls_total"),
+        "serve alone counts no polls of its own: {metrics}"
+    );
     let (status, health, _) = get(&client, &base, "/healthz").await;
     assert_eq!(status, 200, "{health}");
     assert!(health.starts_with("ok"), "{health}");
+}
+
+/// The offline demo's one command for the pages: `run --once --dry-run --serve` prints the
+/// digests as without `--serve`, then keeps the pages up until it is stopped (SIGTERM: exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_its_pages_after_one_cycle_until_stopped() {
+    use crate::support::bin::{terminate, wait_until};
+    use std::time::Duration;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = demo_copy(
+        dir.path(),
+        &format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    let printed = dir.path().join("stdout.txt");
+    let mut child = newsdesk()
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--once", "--dry-run", "--serve"])
+        .stdout(std::fs::File::create(&printed).expect("stdout file"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run starts");
+    let cycle_done = tokio::task::block_in_place(|| {
+        wait_until(Duration::from_secs(60), || {
+            std::fs::read_to_string(&printed).is_ok_and(|t| t.contains("#ai-desk · message 1/"))
+        })
+    });
+    assert!(cycle_done, "the digests are printed as without --serve");
+    assert!(
+        matches!(child.try_wait(), Ok(None)),
+        "still running after the cycle"
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let (status, front, _) = get(&client, &base, "/").await;
+    assert_eq!(status, 200);
+    assert!(front.contains("<a href=\"/story/"), "{front}");
+
+    terminate(child.id());
+    let ended = tokio::task::block_in_place(|| {
+        let mut status = None;
+        wait_until(Duration::from_secs(15), || {
+            status = child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        status
+    });
+    if ended.is_none() {
+        let _ = child.kill();
+    }
+    assert_eq!(ended.map(|s| s.code()), Some(Some(0)), "stops cleanly");
+}
+
+/// The value of one series (name and labels exactly as written) in an exposition text.
+fn sample(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+/// Beside the working desk, `/metrics` shows what it did: polls by outcome, fetch errors by
+/// kind, items processed and their timings move as the desk works, scrape after scrape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_beside_the_desk_count_its_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config_path = demo_copy(
+        dir.path(),
+        "[[feed]]\nname = \"Gone\"\nurl = \"file:demo/no-such-feed.xml\"\n",
+    );
+    let config = Config::load(&config_path).expect("demo config");
+    let now = jiff::Timestamp::now();
+    let desk = Arc::new(Desk::open(config, now).expect("desk"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(newsdesk::web::serve(
+        listener,
+        Arc::clone(&desk),
+        newsdesk::web::Activity::InProcess,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::new();
+    let scrape = || async { get(&client, &base, "/metrics").await.1 };
+    let updated = "newsdesk_polls_total{outcome=\"updated\"}";
+    let unchanged = "newsdesk_polls_total{outcome=\"unchanged\"}";
+    let failed = "newsdesk_polls_total{outcome=\"failed\"}";
+    let missing_file = "newsdesk_fetch_errors_total{fetched=\"feed\",kind=\"file\"}";
+    let processed = "newsdesk_items_processed_total{outcome=\"processed\"}";
+
+    let before = scrape().await;
+    for series in [updated, failed, missing_file, processed] {
+        assert_eq!(sample(&before, series), 0, "{series}");
+    }
+    assert_eq!(sample(&before, "newsdesk_item_duration_seconds_count"), 0);
+
+    let ignore = |_: &newsdesk::store::FeedRow, _: &newsdesk::pipeline::PollOutcome| {};
+    desk.poll_due(now, &ignore).await.expect("poll");
+    let items = desk.process_pending(now).await.expect("process") as u64;
+    assert!(items >= 30, "the demo's items: {items}");
+    let after = scrape().await;
+    assert_eq!(sample(&after, updated), 3, "{after}");
+    assert_eq!(sample(&after, failed), 1, "{after}");
+    assert_eq!(sample(&after, missing_file), 1, "{after}");
+    assert_eq!(sample(&after, processed), items, "{after}");
+    assert_eq!(
+        sample(&after, "newsdesk_item_duration_seconds_count"),
+        items
+    );
+    assert_eq!(
+        sample(&after, "newsdesk_item_duration_seconds_bucket{le=\"+Inf\"}"),
+        items
+    );
+    assert_eq!(sample(&after, "newsdesk_poll_duration_seconds_count"), 4);
+
+    // The same bytes again: unchanged, nothing more to process.
+    let feeds = desk.store().active_feeds().expect("feeds");
+    desk.poll_feeds(feeds, now, &ignore).await.expect("poll");
+    let again = scrape().await;
+    assert_eq!(sample(&again, unchanged), 3, "{again}");
+    assert_eq!(sample(&again, missing_file), 2, "{again}");
+    assert_eq!(sample(&again, "newsdesk_poll_duration_seconds_count"), 8);
+    assert_eq!(sample(&again, processed), items);
+
+    // One channel's digest goes out, the other's target fails (to be retried).
+    struct OneFails;
+    impl newsdesk::digest::Sink for OneFails {
+        async fn post(
+            &self,
+            digest: &newsdesk::digest::Digest,
+        ) -> Result<(), newsdesk::digest::SinkError> {
+            match digest.channel.as_str() {
+                "ai-desk" => Err(newsdesk::digest::SinkError::Delivery("503".into())),
+                _ => Ok(()),
+            }
+        }
+    }
+    for channel in &desk.config.channels {
+        newsdesk::daemon::deliver(&desk, channel, &OneFails, now, false)
+            .await
+            .expect("deliver");
+    }
+    let posted = scrape().await;
+    let posts = |outcome: &str| format!("newsdesk_digest_posts_total{{outcome=\"{outcome}\"}}");
+    assert_eq!(sample(&posted, &posts("sent")), 1, "{posted}");
+    assert_eq!(sample(&posted, &posts("failed")), 1, "{posted}");
 }

@@ -84,6 +84,17 @@ pub struct DiscordSink {
     tag_ids: ForumTags,
     /// First wait after a 5xx; doubles per retry.
     backoff: Duration,
+    /// Per channel name: the Discord server it is in and (for a plain webhook) the channel the
+    /// webhook posts to, looked up once for the stories' "Discuss on Discord" links.
+    places: std::sync::Mutex<HashMap<String, Place>>,
+}
+
+/// Where a channel's messages are on Discord, as far as a link needs.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    guild: u64,
+    /// The channel a webhook posts to (the other targets name theirs).
+    webhook_channel: Option<u64>,
 }
 
 impl DiscordSink {
@@ -108,6 +119,7 @@ impl DiscordSink {
             forum_tags,
             tag_ids: ForumTags::default(),
             backoff: Duration::from_secs(2),
+            places: Default::default(),
         }
     }
 
@@ -278,6 +290,8 @@ impl Sink for DiscordSink {
             }
             if let Some(id) = digest.id {
                 self.record_sent(id, part, &nonce, &message_id).await;
+                self.record_story_posts(id, digest, target, thread, message, &message_id)
+                    .await;
             }
         }
         if refused.is_empty() {
@@ -400,6 +414,97 @@ impl DiscordSink {
 }
 
 impl DiscordSink {
+    /// Records where the stories of a posted message are on Discord, for the links on their
+    /// pages. Best effort: a server that cannot be learned means no link, never a failed post.
+    async fn record_story_posts(
+        &self,
+        digest_id: DigestId,
+        digest: &Digest,
+        target: &Target,
+        thread: Option<u64>,
+        message: &PostMessage,
+        message_id: &str,
+    ) {
+        let Ok(message_id) = message_id.parse::<u64>() else {
+            return;
+        };
+        let Some(place) = self.place_of(&digest.channel, target).await else {
+            return;
+        };
+        let channel = match target {
+            Target::Channel(id) => Some(*id),
+            Target::Forum(_) | Target::ForumWebhook { .. } => thread,
+            Target::Webhook { .. } => place.webhook_channel,
+        };
+        let Some(channel_id) = channel else {
+            return;
+        };
+        let post = crate::store::DiscordPost {
+            guild_id: place.guild,
+            channel_id,
+            message_id,
+        };
+        let recorded = self.desk.store().record_story_posts(
+            digest_id,
+            &message.stories,
+            &post,
+            digest.generated_at,
+        );
+        if let Err(e) = recorded {
+            tracing::warn!(digest = %digest_id, error = %e, "where stories were posted was not recorded; their pages link no discussion");
+        }
+    }
+
+    /// The server of a channel's target (and a webhook's channel), asked of Discord once.
+    async fn place_of(&self, channel: &str, target: &Target) -> Option<Place> {
+        let known = self
+            .places
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(channel)
+            .copied();
+        if known.is_some() {
+            return known;
+        }
+        let found = match target {
+            Target::Channel(id) | Target::Forum(id) => {
+                let bot = self.bot()?;
+                match ChannelId::new(*id).to_channel(bot).await {
+                    Ok(serenity::all::Channel::Guild(c)) => Some(Place {
+                        guild: c.guild_id.get(),
+                        webhook_channel: None,
+                    }),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::info!(%channel, error = %e, "the channel's server is unknown; no discussion links");
+                        None
+                    }
+                }
+            }
+            Target::Webhook { id, token } | Target::ForumWebhook { id, token } => {
+                match self.webhooks.place(*id, token).await {
+                    Ok((Some(guild), webhook_channel)) => Some(Place {
+                        guild,
+                        webhook_channel,
+                    }),
+                    Ok((None, _)) => None,
+                    // Not logged in detail: the request's URL holds the webhook's secret.
+                    Err(_) => {
+                        tracing::info!(%channel, "the webhook's server is unknown; no discussion links");
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(place) = found {
+            self.places
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(channel.to_string(), place);
+        }
+        found
+    }
+
     /// Records a message Discord accepted. Only the record is retried, never the send: a part
     /// sent again after a failed record would appear twice where no nonce guards it (webhooks,
     /// forum posts). The wait ends when the store takes the record, or when the daemon's grace

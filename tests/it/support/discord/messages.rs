@@ -334,6 +334,23 @@ fn webhook_target(
     }
 }
 
+/// Get Webhook with Token: the webhook object without its user (webhook.mdx).
+pub(super) fn get_webhook(inner: &mut Inner, incoming: &Incoming) -> Answer {
+    let channel_id = match webhook_channel(inner, incoming) {
+        Ok(ch) => ch,
+        Err(a) => return a,
+    };
+    let id = incoming.id_param("webhook_id");
+    Answer::json(
+        200,
+        json!({
+            "id": id.to_string(), "type": 1, "guild_id": GUILD_ID.to_string(),
+            "channel_id": channel_id.to_string(), "name": "newsdesk", "avatar": null,
+            "application_id": null, "token": incoming.param("webhook_token"),
+        }),
+    )
+}
+
 pub(super) fn execute_webhook(inner: &mut Inner, incoming: &Incoming) -> Answer {
     let channel_id = match webhook_channel(inner, incoming) {
         Ok(ch) => ch,

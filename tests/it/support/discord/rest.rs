@@ -429,6 +429,7 @@ fn canned_answer(inner: &mut Inner, spec: &Spec, incoming: &Incoming) -> Answer 
         ("POST", "/webhooks/{webhook_id}/{webhook_token}") => {
             messages::execute_webhook(inner, incoming)
         }
+        ("GET", "/webhooks/{webhook_id}/{webhook_token}") => messages::get_webhook(inner, incoming),
         (_, "/webhooks/{webhook_id}/{webhook_token}/messages/@original") => {
             interactions::original_response(inner, incoming)
         }
