@@ -250,6 +250,22 @@ impl Store {
     }
 }
 
+/// SQLite's plan for `sql` (its parameters left unbound), one line per step: what the plan
+/// tests of hot queries read, so a query that stops using its index fails a test.
+#[cfg(test)]
+pub(crate) fn query_plan(store: &Store, sql: &str) -> String {
+    let mut stmt = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("plan prepared");
+    let mut rows = stmt.raw_query();
+    let mut lines = Vec::new();
+    while let Some(row) = rows.next().expect("plan step") {
+        lines.push(row.get::<_, String>(3).expect("plan detail"));
+    }
+    lines.join("\n")
+}
+
 pub(crate) fn ts_to_sql(t: Timestamp) -> i64 {
     t.as_second()
 }
