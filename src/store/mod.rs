@@ -266,6 +266,32 @@ pub(crate) fn query_plan(store: &Store, sql: &str) -> String {
     lines.join("\n")
 }
 
+/// Starts recording the text of every statement this store runs (tests of what the hot paths
+/// ask SQLite); triggers' own steps are left out.
+#[cfg(test)]
+pub(crate) fn record_statements(
+    store: &mut Store,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    store
+        .conn
+        .trace_v2(
+            TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(move |event: TraceEvent<'_>| {
+                if let TraceEvent::Stmt(stmt, text) = event
+                    && !text.starts_with("--")
+                    && let Ok(mut seen) = sink.lock()
+                {
+                    seen.push(stmt.sql().into_owned());
+                }
+            }),
+        )
+        .expect("trace installed");
+    seen
+}
+
 pub(crate) fn ts_to_sql(t: Timestamp) -> i64 {
     t.as_second()
 }
