@@ -136,7 +136,12 @@ impl<'a, S: Sink> Loops<'a, S> {
         while !self.stopping() {
             let now = self.clock.now();
             // Bound first: a guard in the match head would be held through the backoff.
-            let due = self.desk.store().due_feeds(now);
+            // The first look reads every due feed (the first round); later ones only enough
+            // to fill the free slots, should all those in flight be among them.
+            let wanted = first_round
+                .is_some()
+                .then(|| limit.saturating_sub(tasks.len()) + in_flight.len());
+            let due = self.desk.store().due_feeds(now, wanted);
             let due = match due {
                 Ok(due) => due,
                 Err(e) => {

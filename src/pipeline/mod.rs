@@ -4,6 +4,8 @@
 
 mod poll;
 mod process;
+#[cfg(test)]
+mod query_plans;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};

@@ -69,7 +69,7 @@ impl Desk {
         now: Timestamp,
         on_done: &(dyn Fn(&FeedRow, &PollOutcome) + Sync),
     ) -> Result<PollSummary, PipelineError> {
-        let due = self.store().due_feeds(now)?;
+        let due = self.store().due_feeds(now, None)?;
         self.poll_feeds(due, now, on_done).await
     }
 

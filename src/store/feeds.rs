@@ -49,8 +49,7 @@ pub enum PollRecord<'a> {
 
 const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.origin, f.active, f.title, f.etag, f.last_modified, \
      f.body_hash, f.status, f.consecutive_failures, f.failing_since, f.last_error, f.last_success, \
-     f.last_attempt, f.next_fetch_at, f.seeded, \
-     (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.allow_private";
+     f.last_attempt, f.next_fetch_at, f.seeded, f.item_count, f.allow_private";
 
 fn feed_from_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     Ok(FeedRow {
@@ -140,20 +139,22 @@ impl Store {
         Ok(self.feeds()?.into_iter().filter(|f| f.active).collect())
     }
 
-    /// Active feeds whose next poll time has come, earliest first.
-    pub fn due_feeds(&self, now: Timestamp) -> Result<Vec<FeedRow>> {
-        let sql = format!(
-            "SELECT {FEED_COLUMNS} FROM feeds f WHERE f.active = 1 AND f.next_fetch_at <= ?1 ORDER BY f.next_fetch_at, f.id"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([ts_to_sql(now)], feed_from_row)?;
+    /// Active feeds whose next poll time has come, earliest first, at most `limit` of them
+    /// (None: all). The daemon asks after every poll, for the few it can start: that reads
+    /// those few rows, however many feeds are due.
+    pub fn due_feeds(&self, now: Timestamp, limit: Option<usize>) -> Result<Vec<FeedRow>> {
+        let mut stmt = self.conn.prepare_cached(&due_sql())?;
+        // SQLite reads a negative LIMIT as none.
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = stmt.query_map(params![ts_to_sql(now), limit], feed_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// One feed's row: read per item processed, so it costs one row whatever the feed holds.
     pub fn feed(&self, id: FeedId) -> Result<FeedRow> {
-        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = ?1");
         self.conn
-            .query_row(&sql, [id], feed_from_row)
+            .prepare_cached(&feed_sql())?
+            .query_row([id], feed_from_row)
             .optional()?
             .ok_or(StoreError::NotFound {
                 what: "feed",
@@ -164,18 +165,10 @@ impl Store {
     /// Earliest next poll time among active feeds other than `except` (feeds being polled now,
     /// whose stored time has passed).
     pub fn next_poll_at_except(&self, except: &[FeedId]) -> Result<Option<Timestamp>> {
-        let list = except
-            .iter()
-            .map(FeedId::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let secs: Option<i64> = self.conn.query_row(
-            &format!(
-                "SELECT MIN(next_fetch_at) FROM feeds WHERE active = 1 AND id NOT IN ({list})"
-            ),
-            [],
-            |r| r.get(0),
-        )?;
+        let secs: Option<i64> = self
+            .conn
+            .query_row(&next_poll_sql(except), [], |r| r.get(0))
+            .optional()?;
         Ok(opt_ts(secs))
     }
 
@@ -193,6 +186,32 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+fn feed_sql() -> String {
+    format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.id = ?1")
+}
+
+/// Due feeds in schedule order, read from the `feeds_due` index in that order.
+fn due_sql() -> String {
+    format!(
+        "SELECT {FEED_COLUMNS} FROM feeds f WHERE f.active = 1 AND f.next_fetch_at <= ?1
+         ORDER BY f.next_fetch_at, f.id LIMIT ?2"
+    )
+}
+
+/// The earliest poll time but those of `except`: the `feeds_due` index read from its start,
+/// past at most the excepted feeds (where `MIN` with this filter would read every feed).
+fn next_poll_sql(except: &[FeedId]) -> String {
+    let list = except
+        .iter()
+        .map(FeedId::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "SELECT next_fetch_at FROM feeds WHERE active = 1 AND id NOT IN ({list})
+         ORDER BY next_fetch_at LIMIT 1"
+    )
 }
 
 pub(super) fn record_poll_in(
@@ -236,4 +255,114 @@ pub(super) fn record_poll_in(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Entry;
+    use crate::store::query_plan;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("desk.db")).expect("store");
+        (dir, store)
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(secs).expect("time")
+    }
+
+    fn entry(key: &str) -> Entry {
+        Entry {
+            key: key.to_string(),
+            url: None,
+            title: key.to_string(),
+            author: None,
+            published: None,
+            text: String::new(),
+            content_html: None,
+        }
+    }
+
+    /// The daemon reads the due feeds after every poll: a scan and sort of the whole feed
+    /// list there made a round of polls cost the square of the feed count.
+    #[test]
+    fn due_feeds_are_read_from_the_schedule_index_in_its_order() {
+        let (_dir, store) = store();
+        let plan = query_plan(&store, &due_sql());
+        assert_eq!(
+            plan, "SEARCH f USING INDEX feeds_due (next_fetch_at<?)",
+            "{plan}"
+        );
+        let plan = query_plan(&store, &next_poll_sql(&[FeedId(1), FeedId(2)]));
+        assert_eq!(plan, "SCAN feeds USING COVERING INDEX feeds_due", "{plan}");
+    }
+
+    /// Counting a feed's items on each read of its row made the read per processed item grow
+    /// with the feed's history.
+    #[test]
+    fn a_feed_row_is_one_row_read_and_its_item_count_is_kept() {
+        let (_dir, mut store) = store();
+        let plan = query_plan(&store, &feed_sql());
+        assert_eq!(
+            plan, "SEARCH f USING INTEGER PRIMARY KEY (rowid=?)",
+            "{plan}"
+        );
+        let spec = |n: u32| FeedSpec {
+            name: format!("F{n}"),
+            url: format!("https://f{n}.example/feed"),
+        };
+        store
+            .sync_config_feeds(&[spec(1), spec(2)], at(0))
+            .expect("feeds");
+        let ids: Vec<FeedId> = store.feeds().expect("feeds").iter().map(|f| f.id).collect();
+        let entries = [entry("a"), entry("b"), entry("c")];
+        store
+            .store_entries(ids[0], "F1", &entries, &|_| true, at(10))
+            .expect("stored");
+        store
+            .store_entries(ids[0], "F1", &entries[..1], &|_| true, at(20))
+            .expect("known entry skipped");
+        store
+            .store_entries(ids[1], "F2", &entries[..2], &|_| true, at(10))
+            .expect("stored");
+        assert_eq!(store.feed(ids[0]).expect("feed").item_count, 3);
+        assert_eq!(store.feed(ids[1]).expect("feed").item_count, 2);
+    }
+
+    #[test]
+    fn due_feeds_come_earliest_first_up_to_the_limit() {
+        let (_dir, mut store) = store();
+        let specs: Vec<FeedSpec> = (0..5)
+            .map(|n| FeedSpec {
+                name: format!("F{n}"),
+                url: format!("https://f{n}.example/feed"),
+            })
+            .collect();
+        store.sync_config_feeds(&specs, at(0)).expect("feeds");
+        let ids: Vec<FeedId> = store.feeds().expect("feeds").iter().map(|f| f.id).collect();
+        // Next polls at 50, 40, 30, 20 and 1,000 (not yet due at 100).
+        for (id, next) in ids.iter().zip([50, 40, 30, 20, 1_000]) {
+            store
+                .record_poll(
+                    *id,
+                    PollRecord::Failure,
+                    &FeedHealth::default(),
+                    at(next),
+                    at(0),
+                )
+                .expect("scheduled");
+        }
+        let due = |limit| -> Vec<FeedId> {
+            let rows = store.due_feeds(at(100), limit).expect("due");
+            rows.iter().map(|f| f.id).collect()
+        };
+        assert_eq!(due(None), [ids[3], ids[2], ids[1], ids[0]]);
+        assert_eq!(due(Some(2)), [ids[3], ids[2]]);
+        assert_eq!(
+            store.next_poll_at_except(&[ids[3], ids[2]]).expect("next"),
+            Some(at(40))
+        );
+    }
 }

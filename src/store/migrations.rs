@@ -224,6 +224,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (story_id, digest_id)
     );
     "#,
+    // 12: a feed's cost independent of the store's size. Its item count is kept by triggers
+    // (a feed row read per item no longer counts the feed's items), and the poll schedule is
+    // indexed, so finding the next due feeds reads those feeds and no others.
+    r#"
+    ALTER TABLE feeds ADD COLUMN item_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE feeds SET item_count = (SELECT COUNT(*) FROM items WHERE items.feed_id = feeds.id);
+    CREATE TRIGGER items_counted_in AFTER INSERT ON items BEGIN
+        UPDATE feeds SET item_count = item_count + 1 WHERE id = NEW.feed_id;
+    END;
+    CREATE TRIGGER items_counted_out AFTER DELETE ON items BEGIN
+        UPDATE feeds SET item_count = item_count - 1 WHERE id = OLD.feed_id;
+    END;
+    CREATE INDEX feeds_due ON feeds(next_fetch_at, id) WHERE active = 1;
+    "#,
 ];
 
 /// The schema version this build knows.
@@ -258,6 +272,43 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A version-11 database: the counts kept from version 12 on start from the items stored.
+    #[test]
+    fn version_12_counts_the_items_each_feed_already_has() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..11] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 11).unwrap();
+        conn.execute_batch(
+            "INSERT INTO feeds (id, url, name, created_at) VALUES (1, 'https://a/', 'A', 0),
+                                                                  (2, 'https://b/', 'B', 0);
+             INSERT INTO items (feed_id, key, title, outlet, published_at, first_seen_at,
+                                feed_text, announce)
+                 VALUES (1, 'k1', 't', 'A', 0, 0, '', 1), (1, 'k2', 't', 'A', 0, 0, '', 1);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let counts = |conn: &Connection| -> Vec<i64> {
+            let mut stmt = conn
+                .prepare("SELECT item_count FROM feeds ORDER BY id")
+                .unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(counts(&conn), [2, 0]);
+        conn.execute_batch(
+            "INSERT INTO items (feed_id, key, title, outlet, published_at, first_seen_at,
+                                feed_text, announce)
+                 VALUES (2, 'k1', 't', 'B', 0, 0, '', 1);
+             DELETE FROM items WHERE feed_id = 1 AND key = 'k1';",
+        )
+        .unwrap();
+        assert_eq!(counts(&conn), [1, 1]);
+    }
 
     /// A version-5 database with one sent digest; items seen after it must stay announceable.
     #[test]

@@ -250,6 +250,48 @@ impl Store {
     }
 }
 
+/// SQLite's plan for `sql` (its parameters left unbound), one line per step: what the plan
+/// tests of hot queries read, so a query that stops using its index fails a test.
+#[cfg(test)]
+pub(crate) fn query_plan(store: &Store, sql: &str) -> String {
+    let mut stmt = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("plan prepared");
+    let mut rows = stmt.raw_query();
+    let mut lines = Vec::new();
+    while let Some(row) = rows.next().expect("plan step") {
+        lines.push(row.get::<_, String>(3).expect("plan detail"));
+    }
+    lines.join("\n")
+}
+
+/// Starts recording the text of every statement this store runs (tests of what the hot paths
+/// ask SQLite); triggers' own steps are left out.
+#[cfg(test)]
+pub(crate) fn record_statements(
+    store: &mut Store,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    store
+        .conn
+        .trace_v2(
+            TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(move |event: TraceEvent<'_>| {
+                if let TraceEvent::Stmt(stmt, text) = event
+                    && !text.starts_with("--")
+                    && let Ok(mut seen) = sink.lock()
+                {
+                    seen.push(stmt.sql().into_owned());
+                }
+            }),
+        )
+        .expect("trace installed");
+    seen
+}
+
 pub(crate) fn ts_to_sql(t: Timestamp) -> i64 {
     t.as_second()
 }

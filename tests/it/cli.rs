@@ -499,3 +499,50 @@ fn the_demo_digest_shows_every_story_linked_with_its_whole_related_list() {
     let max = newsdesk::config::Config::load(&config).unwrap().related.max;
     assert_eq!((max, most_related), (5, 5), "related.max entries: {json}");
 }
+
+/// `poll --all` fetches `polling.concurrency` feeds at a time, as the daemon does: six slow
+/// feeds with room for three are seen three at a time by the server (never one, never more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_all_fetches_polling_concurrency_feeds_at_once() {
+    use crate::support::http::{Resp, TestServer};
+
+    let server = TestServer::start().await;
+    let empty =
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>"#;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = String::from(
+        "[storage]\npath = \"desk.db\"\n\n[polling]\nconcurrency = 3\nper_host_concurrency = 8\n\n",
+    );
+    for n in 0..6 {
+        let path = format!("/feed{n}.xml");
+        // Long enough that feeds started together overlap at the server on a loaded machine.
+        server.route(
+            &path,
+            Resp::ok(empty).delay(std::time::Duration::from_secs(1)),
+        );
+        config.push_str(&format!(
+            "[[feed]]\nname = \"F{n}\"\nurl = \"{}\"\n\n",
+            server.url(&path)
+        ));
+    }
+    let config_path = dir.path().join("desk.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        newsdesk()
+            .arg("--config")
+            .arg(&config_path)
+            .args(["poll", "--all"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: usize = (0..6).map(|n| server.hits(&format!("/feed{n}.xml"))).sum();
+    assert_eq!(hits, 6);
+    assert_eq!(server.total_max_in_flight(), 3);
+}
