@@ -212,12 +212,16 @@ impl Store {
     pub fn stories_within(&self, at: Timestamp, window: SignedDuration, limit: i64) -> Result<i64> {
         let from = at.checked_sub(window).unwrap_or(Timestamp::MIN);
         let to = at.checked_add(window).unwrap_or(Timestamp::MAX);
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM stories
-              WHERE updated_at >= ?1 AND published_at <= ?2 LIMIT ?3)",
-            params![ts_to_sql(from), ts_to_sql(to), limit],
-            |r| r.get(0),
-        )?)
+        // Rows counted here, not by a COUNT over a subquery: one bounded index range.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM stories WHERE updated_at >= ?1 AND published_at <= ?2 LIMIT ?3",
+        )?;
+        let mut rows = stmt.query(params![ts_to_sql(from), ts_to_sql(to), limit])?;
+        let mut count = 0;
+        while rows.next()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Centroids of the given stories (stories without one are left out).
