@@ -22,8 +22,9 @@ pub fn story_page(story: &StoryView, discussion: Option<&str>) -> String {
     if !gist.is_empty() {
         let _ = write!(body, "<p class=\"gist\">{}</p>", escape(gist));
     }
-    if story.summary.trim() != gist && !story.summary.trim().is_empty() {
-        let _ = write!(body, "<p>{}</p>", escape(&story.summary));
+    let more = beyond_gist(&story.summary, gist);
+    if !more.is_empty() {
+        let _ = write!(body, "<p>{}</p>", escape(&more));
     }
     let mut actions = Vec::new();
     if story.url.as_deref().is_some_and(is_web_url) {
@@ -199,6 +200,16 @@ pub fn not_found() -> String {
     page("Not found", "<h1>Not found</h1><p>No such page.</p>")
 }
 
+/// The longer summary without the gist's sentence, which the page shows just above it.
+fn beyond_gist(summary: &str, gist: &str) -> String {
+    crate::summarize::split_sentences(summary)
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s != gist)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +264,17 @@ mod tests {
             "no web link, no button: {page}"
         );
         assert!(page.contains("<a href=\"/story/3\">"), "{page}");
+    }
+
+    /// The gist, then the rest of the longer summary: no sentence shown twice.
+    #[test]
+    fn the_longer_summary_goes_on_from_the_gist() {
+        let summary = "The bureau's budget was cut. Grants will fall by 1,400. Deans objected.";
+        assert_eq!(
+            beyond_gist(summary, "Grants will fall by 1,400."),
+            "The bureau's budget was cut. Deans objected."
+        );
+        assert_eq!(beyond_gist("Only one sentence.", "Only one sentence."), "");
+        assert_eq!(beyond_gist(summary, "Another text."), summary);
     }
 }
