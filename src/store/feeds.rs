@@ -261,13 +261,7 @@ pub(super) fn record_poll_in(
 mod tests {
     use super::*;
     use crate::model::Entry;
-    use crate::store::query_plan;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("desk.db")).expect("store");
-        (dir, store)
-    }
+    use crate::store::{query_plan, temp_store as store};
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(secs).expect("time")

@@ -359,13 +359,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::query_plan;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("desk.db")).expect("store");
-        (dir, store)
-    }
+    use crate::store::{query_plan, temp_store as store};
 
     /// Walking `items_published` instead would step over every processed item for each batch:
     /// processing a store's backlog would cost the square of its size.

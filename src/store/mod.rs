@@ -250,6 +250,14 @@ impl Store {
     }
 }
 
+/// A store in a fresh temp file (kept while the returned directory lives), for unit tests.
+#[cfg(test)]
+pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("desk.db")).expect("store");
+    (dir, store)
+}
+
 /// SQLite's plan for `sql` (its parameters left unbound), one line per step: what the plan
 /// tests of hot queries read, so a query that stops using its index fails a test.
 #[cfg(test)]
