@@ -27,26 +27,32 @@ pub struct SummarizeArgs {
 
 /// Prints one line per input line; fails (after printing every line) when any line was bad.
 pub fn run(args: &SummarizeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let opts = if args.gist {
-        summarize::GIST
-    } else {
-        SummaryOptions {
-            sentences: args.sentences,
-            max_chars: args.max_chars,
-        }
+    let opts = SummaryOptions {
+        sentences: args.sentences,
+        max_chars: args.max_chars,
     };
+    let gist = args.gist;
     jsonl::answer_lines(&args.input, out, |_, object| {
-        Ok(summarize_object(object, opts))
+        Ok(summarize_object(object, opts, gist))
     })
 }
 
 /// The summary line of one article.
-fn summarize_object(object: &Object, opts: SummaryOptions) -> Result<serde_json::Value, LineError> {
+fn summarize_object(
+    object: &Object,
+    opts: SummaryOptions,
+    gist: bool,
+) -> Result<serde_json::Value, LineError> {
     let id = object.required("id")?;
     let text = object.required_string("text")?;
     let title = object.string("title")?;
+    let summary = if gist {
+        summarize::gist(title, text)
+    } else {
+        summarize::summarize(title, text, opts)
+    };
     Ok(serde_json::json!({
         "id": id,
-        "summary": summarize::summarize(title, text, opts),
+        "summary": summary,
     }))
 }

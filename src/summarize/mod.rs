@@ -38,17 +38,10 @@ impl From<&SummarizerConfig> for SummaryOptions {
     }
 }
 
-/// Characters of a gist: about two lines on a phone. Chosen on the summary set's `tune` part as
-/// the longest budget whose gists are, on average, no longer in words than the article's first
+/// Characters of a gist: two lines on a phone. Chosen on the summary set's `tune` part as the
+/// longest budget whose gists are, on average, no longer in words than the article's first
 /// sentence (Lead-1, the baseline a one-sentence summary is judged against).
-pub const GIST_MAX_CHARS: usize = 190;
-
-/// The gist: the one sentence that best stands for the article (digests, Related lines, the top
-/// of a story page), beside the longer summary of [`SummaryOptions`].
-pub const GIST: SummaryOptions = SummaryOptions {
-    sentences: 1,
-    max_chars: GIST_MAX_CHARS,
-};
+pub const GIST_MAX_CHARS: usize = 160;
 
 /// The options of a default `[summarizer]` (batch tools and benchmarks without a config).
 impl Default for SummaryOptions {
@@ -123,10 +116,19 @@ pub fn summarize(title: Option<&str>, text: &str, opts: SummaryOptions) -> Strin
         .join(" ")
 }
 
-/// The gist of `text` ([`GIST`]): its highest-ranked sentence that fits, else its first cut at a
-/// word.
+/// The gist of `text`: the one sentence that best stands for the article (digests, Related
+/// lines, the top of a story page), cut at a word when longer than [`GIST_MAX_CHARS`]. A long
+/// best sentence cut short still says more than a shorter, weaker one ("Without them, …").
 pub fn gist(title: Option<&str>, text: &str) -> String {
-    summarize(title, text, GIST)
+    let best = summarize(
+        title,
+        text,
+        SummaryOptions {
+            sentences: 1,
+            max_chars: usize::MAX,
+        },
+    );
+    truncate_words(&best, GIST_MAX_CHARS)
 }
 
 /// The terms of words, each distinct word stemmed once: a long text repeats most of its words.

@@ -480,9 +480,10 @@ fn the_demo_digest_shows_every_story_linked_with_its_whole_related_list() {
             most_related = most_related.max(related.len());
             for entry in related {
                 let one_liner = entry["line"].as_str().unwrap();
+                // A gist: a whole sentence, or a long one cut at a word.
                 assert!(
-                    one_liner.ends_with(['.', '!', '?', '"', '”']),
-                    "not a whole sentence: {one_liner:?}"
+                    one_liner.ends_with(['.', '!', '?', '"', '”', '…']),
+                    "not a sentence: {one_liner:?}"
                 );
             }
             // The story's embed in the posted text: from its headline to the next embed.

@@ -104,8 +104,8 @@ fn overlong_first_sentence_is_cut_at_a_word_boundary() {
     assert!(ARTICLE.starts_with(head) && ARTICLE[head.len()..].starts_with(' '));
 }
 
-/// The gist is one whole sentence of the article, the one that stands for it (the flood, not the
-/// bakery or the football), within its budget; an abbreviation does not end it early.
+/// The gist is the sentence that stands for the article (the flood, not the bakery or the
+/// football), cut at a word beyond its budget; an abbreviation does not end it early.
 #[test]
 fn the_gist_is_the_one_sentence_that_stands_for_the_article() {
     let line = gist(Some("River floods old town"), ARTICLE);
@@ -119,6 +119,20 @@ fn the_gist_is_the_one_sentence_that_stands_for_the_article() {
         ),
         "The lab is led by Dr. Ana Ruiz of the U.S. Geological Survey."
     );
+    // A long best sentence is cut at a word, not traded for a shorter, weaker one.
+    let lead = "Public universities in four states froze laboratory hiring this week after state \
+        legislatures ended the matching research funding programs that paid for equipment, \
+        technicians and graduate students on projects that won federal research grants.";
+    let text = format!("{lead} Without them, offices said, fewer would apply.");
+    let cut = gist(
+        Some("Universities freeze lab hiring as state research funding ends"),
+        &text,
+    );
+    assert!(
+        cut.ends_with('…') && cut.chars().count() <= GIST_MAX_CHARS,
+        "{cut:?}"
+    );
+    assert!(lead.starts_with(cut.trim_end_matches('…')), "{cut:?}");
     let long = format!("{}.", "word ".repeat(100));
     let cut = gist(None, &long);
     assert!(
