@@ -98,7 +98,7 @@ fn pending_sql() -> String {
     format!(
         "SELECT {ITEM_COLUMNS} FROM items
          WHERE processed_at IS NULL AND (retry_at IS NULL OR retry_at <= ?2)
-         ORDER BY published_at, id LIMIT ?1"
+         ORDER BY announce DESC, published_at, id LIMIT ?1"
     )
 }
 
@@ -196,8 +196,10 @@ impl Store {
         Ok(self.conn.query_row(&sql, [url], item_from_row).optional()?)
     }
 
-    /// Items stored but not processed yet, oldest first; those whose processing failed wait
-    /// for their retry time.
+    /// Items stored but not processed yet: those to be announced first, then the back
+    /// catalogue (a new feed's old items, stale items), each oldest first; those whose
+    /// processing failed wait for their retry time. A large import's back catalogue is needed
+    /// for Related and search, but must not hold up news for minutes.
     pub fn pending_items(&self, limit: usize, now: Timestamp) -> Result<Vec<ItemRow>> {
         let mut stmt = self.conn.prepare_cached(&pending_sql())?;
         let rows = stmt.query_map(params![limit as i64, ts_to_sql(now)], item_from_row)?;
@@ -368,5 +370,60 @@ mod tests {
         let (_dir, store) = store();
         let plan = query_plan(&store, &pending_sql());
         assert_eq!(plan, "SCAN items USING INDEX items_pending", "{plan}");
+    }
+
+    /// A new feed's back catalogue (not to be announced) waits behind news, however old the
+    /// news is beside it; each part is taken oldest first.
+    #[test]
+    fn news_is_processed_before_the_back_catalogue() {
+        let (_dir, mut store) = store();
+        let at = |h: i64| Timestamp::from_second(1_780_000_000 + h * 3600).expect("time");
+        let spec = crate::store::FeedSpec {
+            name: "Wire".into(),
+            url: "https://wire.example/feed".into(),
+        };
+        let feed = store
+            .add_feed(&spec, crate::store::FeedOrigin::Config, at(0))
+            .expect("feed");
+        let entry = |key: &str, hour: i64| Entry {
+            key: key.into(),
+            url: None,
+            title: key.into(),
+            author: None,
+            published: Some(at(hour)),
+            text: String::new(),
+            content_html: None,
+        };
+        // Back catalogue at hours 1 and 2 around news at hours 3 and 0.
+        let entries = [
+            entry("old-b", 2),
+            entry("news-late", 3),
+            entry("old-a", 1),
+            entry("news-early", 0),
+        ];
+        let record = PollRecord::Success {
+            validators: &crate::fetch::Validators::default(),
+            body_hash: None,
+            meta: None,
+        };
+        store
+            .store_fetched(
+                feed,
+                "Wire",
+                &entries,
+                &|e| e.key.starts_with("news"),
+                record,
+                &FeedHealth::default(),
+                at(10),
+                at(10),
+            )
+            .expect("stored");
+        let order: Vec<String> = store
+            .pending_items(10, at(10))
+            .expect("pending")
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(order, ["news-early", "news-late", "old-a", "old-b"]);
     }
 }

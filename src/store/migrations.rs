@@ -238,6 +238,11 @@ const MIGRATIONS: &[&str] = &[
     END;
     CREATE INDEX feeds_due ON feeds(next_fetch_at, id) WHERE active = 1;
     "#,
+    // 13: the processing queue takes items to be announced before the back catalogue.
+    r#"
+    DROP INDEX items_pending;
+    CREATE INDEX items_pending ON items(announce DESC, published_at, id) WHERE processed_at IS NULL;
+    "#,
 ];
 
 /// The schema version this build knows.
