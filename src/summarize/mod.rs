@@ -317,7 +317,11 @@ fn truncate_words(text: &str, max_chars: usize) -> String {
             cut = byte;
         }
     }
-    let head = text.get(..cut).unwrap_or_default().trim_end();
+    // A clause mark left before the ellipsis reads as a typo ("funding,…").
+    let head = text
+        .get(..cut)
+        .unwrap_or_default()
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '–' | '—'));
     if head.is_empty() {
         let hard: String = text.chars().take(budget).collect();
         return format!("{hard}…");

@@ -18,11 +18,10 @@ pub fn story_page(story: &StoryView, discussion: Option<&str>) -> String {
         escape(&story.outlet),
         when(story.published)
     );
-    let gist = story.gist.trim();
+    let (gist, more) = two_tiers(&story.summary, &story.gist);
     if !gist.is_empty() {
-        let _ = write!(body, "<p class=\"gist\">{}</p>", escape(gist));
+        let _ = write!(body, "<p class=\"gist\">{}</p>", escape(&gist));
     }
-    let more = beyond_gist(&story.summary, gist);
     if !more.is_empty() {
         let _ = write!(body, "<p>{}</p>", escape(&more));
     }
@@ -200,14 +199,32 @@ pub fn not_found() -> String {
     page("Not found", "<h1>Not found</h1><p>No such page.</p>")
 }
 
-/// The longer summary without the gist's sentence, which the page shows just above it.
-fn beyond_gist(summary: &str, gist: &str) -> String {
-    crate::summarize::split_sentences(summary)
+/// The gist and the rest of the longer summary, no sentence shown twice. A page has room for
+/// the gist's whole sentence where digests cut it ("…"): when the summary holds that sentence,
+/// it is shown whole on top and the summary goes on from it.
+fn two_tiers(summary: &str, gist: &str) -> (String, String) {
+    let gist = gist.trim();
+    let head = gist.strip_suffix('…').map(str::trim_end);
+    let sentences: Vec<String> = crate::summarize::split_sentences(summary)
         .into_iter()
         .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty() && s != gist)
-        .collect::<Vec<_>>()
-        .join(" ")
+        .filter(|s| !s.is_empty())
+        .collect();
+    let top = sentences
+        .iter()
+        .position(|s| s == gist || head.is_some_and(|h| !h.is_empty() && s.starts_with(h)));
+    match top {
+        Some(i) => {
+            let rest: Vec<&str> = sentences
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, s)| s.as_str())
+                .collect();
+            (sentences[i].clone(), rest.join(" "))
+        }
+        None => (gist.to_string(), summary.trim().to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -266,15 +283,33 @@ mod tests {
         assert!(page.contains("<a href=\"/story/3\">"), "{page}");
     }
 
-    /// The gist, then the rest of the longer summary: no sentence shown twice.
+    /// The gist, then the rest of the longer summary: no sentence shown twice, and a gist cut
+    /// for digests shown whole.
     #[test]
     fn the_longer_summary_goes_on_from_the_gist() {
         let summary = "The bureau's budget was cut. Grants will fall by 1,400. Deans objected.";
+        let tiers = |gist: &str| two_tiers(summary, gist);
         assert_eq!(
-            beyond_gist(summary, "Grants will fall by 1,400."),
-            "The bureau's budget was cut. Deans objected."
+            tiers("Grants will fall by 1,400."),
+            (
+                "Grants will fall by 1,400.".to_string(),
+                "The bureau's budget was cut. Deans objected.".to_string()
+            )
         );
-        assert_eq!(beyond_gist("Only one sentence.", "Only one sentence."), "");
-        assert_eq!(beyond_gist(summary, "Another text."), summary);
+        assert_eq!(
+            tiers("Grants will fall…"),
+            (
+                "Grants will fall by 1,400.".to_string(),
+                "The bureau's budget was cut. Deans objected.".to_string()
+            )
+        );
+        assert_eq!(
+            two_tiers("Only one sentence.", "Only one sentence."),
+            ("Only one sentence.".to_string(), String::new())
+        );
+        assert_eq!(
+            tiers("Another text."),
+            ("Another text.".to_string(), summary.to_string())
+        );
     }
 }

@@ -133,6 +133,12 @@ fn the_gist_is_the_one_sentence_that_stands_for_the_article() {
         "{cut:?}"
     );
     assert!(lead.starts_with(cut.trim_end_matches('…')), "{cut:?}");
+    let commas = format!("{} more.", "Funding, ".repeat(40));
+    let cut = gist(None, &commas);
+    assert!(
+        cut.ends_with("Funding…"),
+        "no clause mark before the ellipsis: {cut:?}"
+    );
     let long = format!("{}.", "word ".repeat(100));
     let cut = gist(None, &long);
     assert!(
