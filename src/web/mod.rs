@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
@@ -185,12 +185,16 @@ fn latest_on(desk: &Desk, topics: &[String]) -> Result<Vec<crate::present::Story
 }
 
 /// `/topic/{name}` as a page, `/topic/{name}.atom` as its feed.
-async fn topic(State(desk): State<Arc<Desk>>, Path(name): Path<String>) -> Response {
+async fn topic(
+    State(desk): State<Arc<Desk>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let (name, atom) = match name.strip_suffix(".atom") {
         Some(name) => (name.to_string(), true),
         None => (name, false),
     };
-    let public_url = desk.config.web.public_url.clone();
+    let public_url = feed_base(&desk, &headers);
     let loaded = read(desk, move |desk| {
         let known = crate::store::effective_topics(&desk.config, &desk.reader());
         if !known.iter().any(|(t, _)| *t == name) {
@@ -212,12 +216,31 @@ async fn topic(State(desk): State<Arc<Desk>>, Path(name): Path<String>) -> Respo
     }
 }
 
+/// Where a feed's links point: `[web] public_url`, else the address the reader asked for (its
+/// `Host`, when it is a plain host name or address), so Atom ids and links stay absolute.
+fn feed_base(desk: &Desk, headers: &HeaderMap) -> Option<String> {
+    if let Some(url) = &desk.config.web.public_url {
+        return Some(url.clone());
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let plain = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    plain.then(|| format!("http://{host}"))
+}
+
 /// `/channel/{name}.atom`: the stories a configured channel follows, as a feed.
-async fn channel(State(desk): State<Arc<Desk>>, Path(name): Path<String>) -> Response {
+async fn channel(
+    State(desk): State<Arc<Desk>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(name) = name.strip_suffix(".atom").map(str::to_string) else {
         return not_found();
     };
-    let public_url = desk.config.web.public_url.clone();
+    let public_url = feed_base(&desk, &headers);
     let loaded = read(desk, move |desk| {
         if !desk
             .config

@@ -139,7 +139,23 @@ async fn every_route_answers_from_the_demo_store() {
         );
         let feed = feed_rs::parser::parse(xml.as_bytes()).expect("valid Atom");
         assert!(!feed.entries.is_empty(), "{path}: {xml}");
-        assert!(feed.entries.iter().all(|e| !e.links.is_empty()), "{path}");
+        // RFC 4287's required elements, and links a feed reader can follow from anywhere.
+        assert!(feed.title.is_some() && feed.updated.is_some(), "{path}");
+        assert!(xml.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>"));
+        for e in &feed.entries {
+            assert!(
+                !e.id.is_empty() && e.title.is_some() && e.updated.is_some(),
+                "{path}"
+            );
+            assert!(!e.links.is_empty(), "{path}");
+            for link in &e.links {
+                assert!(link.href.starts_with("http"), "{path}: {}", link.href);
+            }
+        }
+        assert!(
+            xml.contains(&format!("href=\"{base}{path}\"")),
+            "self link: {xml}"
+        );
     }
     let (status, found, _) = get(&client, &base, "/search?q=disclosure%20rule").await;
     assert_eq!(status, 200);
