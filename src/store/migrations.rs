@@ -243,6 +243,11 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX items_pending;
     CREATE INDEX items_pending ON items(announce DESC, published_at, id) WHERE processed_at IS NULL;
     "#,
+    // 14: digests, feeds out and pages take the newest stories in index order instead of
+    // sorting every story stored.
+    r#"
+    CREATE INDEX stories_published ON stories(published_at, id);
+    "#,
 ];
 
 /// The schema version this build knows.

@@ -58,6 +58,37 @@ pub struct RelatedLink {
     pub score: f64,
 }
 
+/// The query of [`Store::stories_matching`]: parameters `since`, the channel (when
+/// `unposted`), one per topic, then the limit. It walks `stories_published` newest first and
+/// stops at the limit, so a digest or a page does not sort every story ever stored.
+fn stories_matching_sql(topics: usize, unposted: bool) -> String {
+    let mut filter = String::new();
+    if unposted {
+        filter.push_str(
+            " AND s.announce = 1
+              AND NOT EXISTS (SELECT 1 FROM digest_stories ds JOIN digests d ON d.id = ds.digest_id
+                              WHERE ds.story_id = s.id AND d.channel = ?)",
+        );
+    }
+    if topics > 0 {
+        let marks = vec!["?"; topics].join(", ");
+        filter.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM items i JOIN topic_matches t ON t.item_id = i.id
+                  WHERE i.story_id = s.id AND t.topic IN ({marks}))"
+        ));
+    }
+    format!(
+        "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
+         WHERE s.published_at >= ? {filter}
+         ORDER BY s.published_at DESC, s.id DESC LIMIT ?"
+    )
+}
+
+/// The front page's query: announced stories, newest first, a page at a time.
+const STORY_PAGE_SQL: &str =
+    "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
+     WHERE s.announce = 1 ORDER BY s.published_at DESC, s.id DESC LIMIT ?1 OFFSET ?2";
+
 impl Store {
     /// Opens a new story led by `item`.
     pub fn create_story(&mut self, item: ItemId) -> Result<StoryId> {
@@ -169,29 +200,12 @@ impl Store {
         unposted_in: Option<&str>,
     ) -> Result<Vec<StoryRow>> {
         let mut values: Vec<rusqlite::types::Value> = vec![ts_to_sql(since).into()];
-        let mut filter = String::new();
         if let Some(channel) = unposted_in {
-            filter.push_str(
-                " AND s.announce = 1
-                  AND NOT EXISTS (SELECT 1 FROM digest_stories ds JOIN digests d ON d.id = ds.digest_id
-                                  WHERE ds.story_id = s.id AND d.channel = ?)",
-            );
             values.push(channel.to_string().into());
         }
-        if !topics.is_empty() {
-            let marks = vec!["?"; topics.len()].join(", ");
-            filter.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM items i JOIN topic_matches t ON t.item_id = i.id
-                      WHERE i.story_id = s.id AND t.topic IN ({marks}))"
-            ));
-            values.extend(topics.iter().map(|t| t.clone().into()));
-        }
+        values.extend(topics.iter().map(|t| t.clone().into()));
         values.push((limit as i64).into());
-        let sql = format!(
-            "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
-             WHERE s.published_at >= ? {filter}
-             ORDER BY s.published_at DESC, s.id DESC LIMIT ?"
-        );
+        let sql = stories_matching_sql(topics.len(), unposted_in.is_some());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(values), story_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -199,10 +213,7 @@ impl Store {
 
     /// Announced stories, newest first: `limit` of them after skipping `offset` (front page).
     pub fn story_page(&self, limit: usize, offset: usize) -> Result<Vec<StoryRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
-             WHERE s.announce = 1 ORDER BY s.published_at DESC, s.id DESC LIMIT ?1 OFFSET ?2",
-        )?;
+        let mut stmt = self.conn.prepare_cached(STORY_PAGE_SQL)?;
         let rows = stmt.query_map(params![limit as i64, offset as i64], story_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -366,5 +377,29 @@ impl Store {
         }
         tx.commit()?;
         Ok(story_ids.into_iter().flatten().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{query_plan, temp_store};
+
+    /// Digests, feeds out and pages read the newest stories through `stories_published` and
+    /// stop at their limit; without it each sorts every story stored (a temporary B-tree).
+    #[test]
+    fn the_newest_stories_are_read_in_index_order() {
+        let (_dir, store) = temp_store();
+        for (topics, unposted) in [(0, false), (2, false), (1, true)] {
+            let plan = query_plan(&store, &stories_matching_sql(topics, unposted));
+            assert!(
+                plan.lines().next()
+                    == Some("SEARCH s USING INDEX stories_published (published_at>?)")
+                    && !plan.contains("TEMP B-TREE"),
+                "{plan}"
+            );
+        }
+        let plan = query_plan(&store, STORY_PAGE_SQL);
+        assert_eq!(plan, "SCAN s USING INDEX stories_published", "{plan}");
     }
 }
