@@ -21,18 +21,12 @@ pub fn render(g: &Gauges, c: Option<&Counts>) -> String {
 }
 
 fn render_counts(out: &mut String, c: &Counts) {
-    counter(
+    by_outcome(
         out,
         "newsdesk_polls_total",
         "Feed polls by outcome (unchanged: 304 or the same bytes as last time).",
+        c.polls.iter().map(|(r, n)| (r.label(), *n)),
     );
-    for (result, n) in &c.polls {
-        let _ = writeln!(
-            out,
-            "newsdesk_polls_total{{outcome=\"{}\"}} {n}",
-            result.label()
-        );
-    }
     counter(
         out,
         "newsdesk_fetch_errors_total",
@@ -46,30 +40,18 @@ fn render_counts(out: &mut String, c: &Counts) {
             kind.label()
         );
     }
-    counter(
+    by_outcome(
         out,
         "newsdesk_items_processed_total",
         "Items processed into stories, or failed (retried later).",
+        c.items.iter().map(|(r, n)| (r.label(), *n)),
     );
-    for (result, n) in &c.items {
-        let _ = writeln!(
-            out,
-            "newsdesk_items_processed_total{{outcome=\"{}\"}} {n}",
-            result.label()
-        );
-    }
-    counter(
+    by_outcome(
         out,
         "newsdesk_digest_posts_total",
         "Digest posts to their channel (Discord or terminal) by outcome.",
+        c.posts.iter().map(|(r, n)| (r.label(), *n)),
     );
-    for (result, n) in &c.posts {
-        let _ = writeln!(
-            out,
-            "newsdesk_digest_posts_total{{outcome=\"{}\"}} {n}",
-            result.label()
-        );
-    }
     histogram(
         out,
         "newsdesk_poll_duration_seconds",
@@ -86,6 +68,19 @@ fn render_counts(out: &mut String, c: &Counts) {
 
 fn counter(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+}
+
+/// A counter family with one `outcome` label.
+fn by_outcome<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    rows: impl Iterator<Item = (&'a str, u64)>,
+) {
+    counter(out, name, help);
+    for (outcome, n) in rows {
+        let _ = writeln!(out, "{name}{{outcome=\"{outcome}\"}} {n}");
+    }
 }
 
 /// Buckets are cumulative in the format: each counts every observation up to its bound.
