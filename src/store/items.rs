@@ -21,8 +21,9 @@ pub struct ItemRow {
     pub outlet: String,
     pub published: Timestamp,
     pub first_seen: Timestamp,
+    /// The feed's own text of the item. Stored once: when it became the article text, the
+    /// column is emptied and this is read back from `text`.
     pub feed_text: String,
-    pub content_html: Option<String>,
     pub announce: bool,
     /// Article text after extraction; `None` until processed.
     pub text: Option<String>,
@@ -66,9 +67,20 @@ pub struct SearchHit {
 pub const MAX_TEXT_CHARS: usize = 100_000;
 
 const ITEM_COLUMNS: &str = "id, feed_id, key, url, title, author, outlet, published_at, first_seen_at, \
-     feed_text, content_html, announce, text, text_source, summary, story_id, processed_at, failures, gist";
+     feed_text, announce, text, text_source, summary, story_id, processed_at, failures, gist";
 
 fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+    let text: Option<String> = r.get(11)?;
+    let text_source: Option<TextSource> = r.get(12)?;
+    let mut feed_text: String = r.get(9)?;
+    // Emptied by `finish_item` when the article text is the feed's (a feed text is never empty
+    // then: an empty one gives the source `Missing`).
+    if feed_text.is_empty()
+        && text_source == Some(TextSource::Feed)
+        && let Some(text) = &text
+    {
+        feed_text.clone_from(text);
+    }
     Ok(ItemRow {
         id: r.get(0)?,
         feed_id: r.get(1)?,
@@ -79,16 +91,15 @@ fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
         outlet: r.get(6)?,
         published: ts_from_sql(r.get(7)?),
         first_seen: ts_from_sql(r.get(8)?),
-        feed_text: r.get(9)?,
-        content_html: r.get(10)?,
-        announce: r.get(11)?,
-        text: r.get(12)?,
-        text_source: r.get(13)?,
-        summary: r.get(14)?,
-        story_id: r.get(15)?,
-        processed: opt_ts(r.get(16)?),
-        failures: r.get(17)?,
-        gist: r.get(18)?,
+        feed_text,
+        announce: r.get(10)?,
+        text,
+        text_source,
+        summary: r.get(13)?,
+        story_id: r.get(14)?,
+        processed: opt_ts(r.get(15)?),
+        failures: r.get(16)?,
+        gist: r.get(17)?,
     })
 }
 
@@ -143,10 +154,11 @@ impl Store {
                 tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND key = ?2")?;
             let mut known_url =
                 tx.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND url = ?2")?;
+            // The entry's HTML is not stored: nothing reads it (its text is `feed_text`).
             let mut insert = tx.prepare_cached(
                 "INSERT INTO items (feed_id, key, url, title, author, outlet, published_at, first_seen_at,
-                     feed_text, content_html, announce)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     feed_text, announce)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for entry in entries {
                 if known_key.exists(params![feed_id, entry.key])? {
@@ -169,7 +181,6 @@ impl Store {
                     ts_to_sql(published),
                     ts_to_sql(now),
                     entry.text,
-                    entry.content_html,
                     announced
                 ])?;
                 out.ids.push(ItemId(tx.last_insert_rowid()));
@@ -248,13 +259,28 @@ impl Store {
     ) -> Result<()> {
         let text = crate::terms::head(done.text, MAX_TEXT_CHARS);
         let tx = self.conn.savepoint()?;
-        tx.execute(
-            "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, gist = ?5, processed_at = ?6 \
-             WHERE id = ?1",
-            params![id, text, done.text_source, done.summary, done.gist, ts_to_sql(now)],
+        let (title, feed_text): (String, String) = tx.query_row(
+            "SELECT title, feed_text FROM items WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let title: String =
-            tx.query_row("SELECT title FROM items WHERE id = ?1", [id], |r| r.get(0))?;
+        // The feed's text that became the article text is kept once, as `text`.
+        let feed_text_is_text =
+            done.text_source == TextSource::Feed && !text.is_empty() && feed_text.trim() == text;
+        tx.execute(
+            "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, gist = ?5, processed_at = ?6,
+                 feed_text = CASE WHEN ?7 THEN '' ELSE feed_text END
+             WHERE id = ?1",
+            params![
+                id,
+                text,
+                done.text_source,
+                done.summary,
+                done.gist,
+                ts_to_sql(now),
+                feed_text_is_text
+            ],
+        )?;
         tx.execute("DELETE FROM items_fts WHERE rowid = ?1", [id])?;
         tx.execute(
             "INSERT INTO items_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
@@ -370,6 +396,74 @@ mod tests {
         let (_dir, store) = store();
         let plan = query_plan(&store, &pending_sql());
         assert_eq!(plan, "SCAN items USING INDEX items_pending", "{plan}");
+    }
+
+    /// The feed's text that became the article text is stored once and read back the same;
+    /// a feed's teaser beside a page's text stays; the feed's HTML is not kept.
+    #[test]
+    fn an_items_feed_text_is_stored_once() {
+        let (_dir, mut store) = store();
+        let now = Timestamp::from_second(1_780_000_000).expect("time");
+        let feed = store
+            .add_feed(
+                &crate::store::FeedSpec {
+                    name: "Wire".into(),
+                    url: "https://wire.example/feed".into(),
+                },
+                crate::store::FeedOrigin::Config,
+                now,
+            )
+            .expect("feed");
+        let entry = |key: &str, text: &str| Entry {
+            key: key.into(),
+            url: None,
+            title: format!("Title {key}"),
+            author: None,
+            published: Some(now),
+            text: text.into(),
+            content_html: Some(format!("<p>{text}</p>")),
+        };
+        let entries = [
+            entry("feed", "  The council met. It voted.\n"),
+            entry("page", "A teaser."),
+        ];
+        let ids = store
+            .store_entries(feed, "Wire", &entries, &|_| true, now)
+            .expect("stored")
+            .ids;
+        let done = |text, text_source| ProcessedItem {
+            text,
+            text_source,
+            summary: "s",
+            gist: "g",
+            topics: &[],
+        };
+        store
+            .finish_item(
+                ids[0],
+                &done("The council met. It voted.", TextSource::Feed),
+                now,
+            )
+            .expect("finished");
+        store
+            .finish_item(ids[1], &done("The whole page.", TextSource::Page), now)
+            .expect("finished");
+        let stored = |id: ItemId| -> (String, Option<String>) {
+            store
+                .conn
+                .query_row(
+                    "SELECT feed_text, content_html FROM items WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .expect("row")
+        };
+        assert_eq!(stored(ids[0]), (String::new(), None));
+        assert_eq!(stored(ids[1]), ("A teaser.".to_string(), None));
+        let read = store.item(ids[0]).expect("item");
+        assert_eq!(read.feed_text, "The council met. It voted.");
+        assert_eq!(read.text.as_deref(), Some("The council met. It voted."));
+        assert_eq!(store.item(ids[1]).expect("item").feed_text, "A teaser.");
     }
 
     /// A new feed's back catalogue (not to be announced) waits behind news, however old the

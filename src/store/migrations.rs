@@ -248,6 +248,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX stories_published ON stories(published_at, id);
     "#,
+    // 15: each item's text stored once. A feed's text that became the article text is read
+    // back from `text`, and the feed's HTML, which nothing reads, is no longer kept.
+    r#"
+    UPDATE items SET content_html = NULL WHERE content_html IS NOT NULL;
+    UPDATE items SET feed_text = ''
+        WHERE text_source = 'feed' AND text <> ''
+          AND text = trim(feed_text, ' ' || char(9, 10, 11, 12, 13));
+    "#,
 ];
 
 /// The schema version this build knows.
@@ -318,6 +326,44 @@ mod tests {
         )
         .unwrap();
         assert_eq!(counts(&conn), [1, 1]);
+    }
+
+    /// A version-14 database: a feed text that became the article text is emptied (read back
+    /// from `text`), one that differs stays, and no HTML is kept.
+    #[test]
+    fn version_15_stores_each_items_text_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..14] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 14).unwrap();
+        conn.execute_batch(
+            "INSERT INTO feeds (id, url, name, created_at) VALUES (1, 'https://a/', 'A', 0);
+             INSERT INTO items (id, feed_id, key, title, outlet, published_at, first_seen_at,
+                                feed_text, content_html, announce, text, text_source)
+                 VALUES (1, 1, 'k1', 't', 'A', 0, 0, ' Same text.' || char(10), '<p>x</p>', 1,
+                         'Same text.', 'feed'),
+                        (2, 1, 'k2', 't', 'A', 0, 0, 'Teaser.', '<p>y</p>', 1, 'Page.', 'page'),
+                        (3, 1, 'k3', 't', 'A', 0, 0, 'Pending.', '<p>z</p>', 1, NULL, NULL);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT feed_text, content_html IS NULL FROM items ORDER BY id")
+            .unwrap();
+        let rows: Vec<(String, bool)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (String::new(), true),
+                ("Teaser.".to_string(), true),
+                ("Pending.".to_string(), true)
+            ]
+        );
     }
 
     /// A version-5 database with one sent digest; items seen after it must stay announceable.
