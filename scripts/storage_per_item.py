@@ -4,9 +4,10 @@ and processed by the real pipeline (`newsdesk poll --all`), then measured; then 
 with `[storage] keep = "2y"` (dates spread over the last four years: about half expire), and
 again with every item expired ("settled": each item as it ends up once older than `keep`).
 
-Each measurement checkpoints the WAL and reports pages in use (page_count - freelist_count) per
-item, the freelist, the size of a VACUUM'd copy per item, and per-table bytes from the `dbstat`
-virtual table, with the items table's bytes per column (sum(length())).
+Each measurement checkpoints the WAL and reports the file per item (page_count x page_size), its
+free pages (reused by new items before the file grows) and the pages in use, the size of a
+VACUUM'd copy per item with its per-table bytes from the `dbstat` virtual table, and the items
+table's bytes per column (sum(length())).
 
   scripts/storage_per_item.py [N]            (default 2000)
 
@@ -117,8 +118,6 @@ def measure(work, label):
     page = con.execute("PRAGMA page_size").fetchone()[0]
     pages = con.execute("PRAGMA page_count").fetchone()[0]
     free = con.execute("PRAGMA freelist_count").fetchone()[0]
-    tables = con.execute(
-        "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
     columns = [c[1] for c in con.execute("PRAGMA table_info(items)")]
     lengths = con.execute(
         "SELECT " + ", ".join(f"COALESCE(SUM(LENGTH({c})), 0)" for c in columns)
@@ -129,12 +128,18 @@ def measure(work, label):
     con.execute("VACUUM INTO ?", (copy,))
     con.close()
     vacuumed = os.path.getsize(copy)
+    # Per table on the compacted copy: what each holds, not the free room inside its pages.
+    con = sqlite3.connect(copy)
+    tables = con.execute(
+        "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+    con.close()
     os.remove(copy)
     used = (pages - free) * page
     print(f"\n## {label}: {items} items")
-    print(f"pages in use {used / items:.0f} B/item ({pages} pages of {page} B, {free} free); "
-          f"VACUUM'd copy {vacuumed / items:.0f} B/item ({vacuumed} B)")
-    print("per table and index (dbstat), B/item: " + ", ".join(
+    print(f"file {pages * page / items:.0f} B/item ({pages} pages of {page} B), of which "
+          f"free pages {free * page / items:.0f} B/item ({free}), in use {used / items:.0f} "
+          f"B/item; VACUUM'd copy {vacuumed / items:.0f} B/item ({vacuumed} B)")
+    print("VACUUM'd copy per table and index (dbstat), B/item: " + ", ".join(
         f"{name} {size / items:.0f}" for name, size in tables if size / items >= 5))
     print("items columns, sum(length()) B/item: " + ", ".join(
         f"{c} {n / items:.0f}" for c, n in zip(columns, lengths) if n / items >= 5))

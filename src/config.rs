@@ -60,12 +60,18 @@ pub struct Config {
 pub struct StorageConfig {
     /// SQLite file, relative to the config file's directory.
     pub path: PathBuf,
+    /// Items published longer ago than this keep their headline, link, outlet, times, story,
+    /// gist and search terms, and lose their article text and longer summary. "off" keeps all.
+    pub keep: HumanDuration,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             path: PathBuf::from("newsdesk.db"),
+            // Far past every window newsdesk reads text in, and an item's text is most of what
+            // it costs to store: without a limit the database grows without end.
+            keep: HumanDuration::secs(2 * 365 * 86_400),
         }
     }
 }

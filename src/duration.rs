@@ -1,4 +1,5 @@
-//! Human durations in the config file: "90s", "15m", "1h30m", "3d", "2w"; "0" or "off" for none.
+//! Human durations in the config file: "90s", "15m", "1h30m", "3d", "2w", "2y"; "0" or "off" for
+//! none.
 
 use std::fmt;
 use std::time::Duration;
@@ -31,7 +32,7 @@ pub const MAX_SECS: u64 = 100 * 365 * 86_400;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
-    "invalid duration {input:?}: expected a number and a unit (s, m, h, d, w), e.g. \"15m\", \"1h30m\", \"7d\", of at most 100 years"
+    "invalid duration {input:?}: expected a number and a unit (s, m, h, d, w, y), e.g. \"15m\", \"1h30m\", \"7d\", of at most 100 years"
 )]
 pub struct DurationError {
     pub input: String,
@@ -70,6 +71,8 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
             "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
             "d" | "day" | "days" => 86_400,
             "w" | "week" | "weeks" => 604_800,
+            // A calendar-free year: retention periods are written in years.
+            "y" | "year" | "years" => 365 * 86_400,
             _ => return Err(err()),
         };
         total = n
@@ -147,6 +150,9 @@ mod tests {
         // Beyond a century: "now" minus it would leave the calendar.
         assert!(parse("1000000w").is_err());
         assert!(parse("5200w").is_ok());
+        assert_eq!(parse("2y").unwrap(), Duration::from_secs(2 * 365 * 86_400));
+        assert_eq!(parse("1 year").unwrap(), parse("365d").unwrap());
+        assert!(parse("101y").is_err());
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub enum Command {
     Check,
     /// Poll due feeds once and process new items (no digests).
     Poll(run::PollArgs),
+    /// Apply `[storage] keep` now: old items lose their article text (the daemon does it daily).
+    Prune,
     /// Compose a channel's next digest now.
     Digest(run::DigestArgs),
     /// List feeds with their health, import or export OPML.
@@ -132,6 +134,7 @@ fn run_command(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     // These print digests through their sinks (see `TerminalSink`).
                     Command::Run(args) => run::run(config, args).await,
                     Command::Poll(args) => run::poll(config, args, out).await,
+                    Command::Prune => run::prune(config, out),
                     Command::Digest(args) => run::digest(config, args).await,
                     Command::Feeds(args) => feeds::run(config, args, out).await,
                     Command::Related(args) => stories::related(config, args, out),

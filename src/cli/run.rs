@@ -227,6 +227,23 @@ pub async fn poll(config: Config, args: &PollArgs, out: &mut dyn Write) -> anyho
     Ok(())
 }
 
+/// Retention now, as the daemon applies it daily.
+pub fn prune(config: Config, out: &mut dyn Write) -> anyhow::Result<()> {
+    let keep = config.storage.keep;
+    let desk = open_desk(config)?;
+    if keep.is_zero() {
+        writeln!(out, "storage.keep is off: every item keeps its text")?;
+        return Ok(());
+    }
+    let expired = desk.expire_all(Timestamp::now())?;
+    writeln!(
+        out,
+        "expired {} item(s) published more than {keep} ago and {} stories' grouping terms",
+        expired.items, expired.stories
+    )?;
+    Ok(())
+}
+
 pub async fn digest(config: Config, args: &DigestArgs) -> anyhow::Result<()> {
     if let Some(name) = &args.channel
         && config.channel(name).is_none()

@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use super::{Backoff, Clock, MAX_SLEEP, RunOptions, deliver, describe_fault, retry_pending};
 use crate::config::ChannelMode;
 use crate::digest::{self, Sink};
-use crate::pipeline::{Desk, PipelineError, PollOutcome};
+use crate::pipeline::{Desk, Expired, PipelineError, PollOutcome};
 use crate::shutdown::{Shutdown, Trigger};
 use crate::store::{FeedId, FeedRow};
 
@@ -25,7 +25,7 @@ const LIVE_NOTICE_EVERY: Duration = Duration::from_secs(2);
 /// Pages written per step of the index merge, and the most steps of one merge.
 const MERGE_STEP_PAGES: u32 = 256;
 const MAX_MERGE_STEPS: usize = 100_000;
-/// How often the search index is merged (also once at start).
+/// How often retention runs and the search index is merged (also once at start).
 const MAINTENANCE_EVERY: SignedDuration = SignedDuration::from_hours(24);
 
 pub(super) struct Loops<'a, S: Sink> {
@@ -241,9 +241,8 @@ impl<'a, S: Sink> Loops<'a, S> {
         while !self.stopping() {
             let now = self.clock.now();
             if maintained.is_none_or(|at| at.duration_until(now) >= MAINTENANCE_EVERY) {
-                if let Err(e) = maintain(self.desk).await {
-                    self.fault("merging the search index", e, &mut backoff)
-                        .await?;
+                if let Err(e) = maintain(self.desk, now).await {
+                    self.fault("maintaining the store", e, &mut backoff).await?;
                     continue;
                 }
                 maintained = Some(now);
@@ -359,12 +358,31 @@ fn until(next: Option<Timestamp>, now: Timestamp) -> Duration {
     })
 }
 
-/// Merges the full-text index, which grouping and Related query for every new item: left
-/// alone, it grows a stack of segments that each look-up visits. Merged in bounded steps on the
-/// blocking pool, so the store is free for other work between them (a whole merge of a large
-/// index takes seconds).
-async fn maintain(desk: &Arc<Desk>) -> Result<(), PipelineError> {
+/// Applies retention (`[storage] keep`), then merges the full-text index, which grouping and
+/// Related query for every new item: left alone, it grows a stack of segments that each look-up
+/// visits. Both in bounded steps on the blocking pool, so the store is free for other work
+/// between them (a whole merge of a large index takes seconds).
+async fn maintain(desk: &Arc<Desk>, now: Timestamp) -> Result<(), PipelineError> {
     let started = std::time::Instant::now();
+    let mut expired = Expired::default();
+    loop {
+        let step = Arc::clone(desk);
+        let done = tokio::task::spawn_blocking(move || step.expire_step(now))
+            .await
+            .map_err(|e| PipelineError::Panicked(e.to_string()))??;
+        if done == Expired::default() {
+            break;
+        }
+        expired.items += done.items;
+        expired.stories += done.stories;
+    }
+    if expired != Expired::default() {
+        tracing::info!(
+            items = expired.items,
+            stories = expired.stories,
+            "old items and stories expired (storage.keep)"
+        );
+    }
     for _ in 0..MAX_MERGE_STEPS {
         let step = Arc::clone(desk);
         let more = tokio::task::spawn_blocking(move || {

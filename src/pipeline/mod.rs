@@ -6,6 +6,7 @@ mod poll;
 mod process;
 #[cfg(test)]
 mod query_plans;
+mod retain;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -21,6 +22,7 @@ use crate::summarize::llm::LlmSummarizer;
 
 pub use poll::{PollOutcome, PollSummary};
 pub use process::MAX_ITEM_ATTEMPTS;
+pub use retain::{Expired, RETAIN_BATCH};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {

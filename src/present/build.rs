@@ -175,6 +175,8 @@ fn coverage(item: &ItemRow) -> Coverage {
 fn summary_of(item: &ItemRow, options: SummaryOptions) -> String {
     match item.summary.as_deref() {
         Some(s) if !s.trim().is_empty() => s.trim().to_string(),
+        // Past `[storage] keep` the gist is all the summary kept.
+        _ if item.is_expired() => gist_of(item),
         _ => summarize::summarize(Some(&item.title), &item.feed_text, options),
     }
 }

@@ -25,7 +25,7 @@ pub struct ItemRow {
     /// column is emptied and this is read back from `text`.
     pub feed_text: String,
     pub announce: bool,
-    /// Article text after extraction; `None` until processed.
+    /// Article text after extraction; `None` until processed, and again once expired.
     pub text: Option<String>,
     pub text_source: Option<TextSource>,
     pub summary: Option<String>,
@@ -35,6 +35,13 @@ pub struct ItemRow {
     pub processed: Option<Timestamp>,
     /// Failed processing attempts so far.
     pub failures: u32,
+}
+
+impl ItemRow {
+    /// Past `[storage] keep`: processed, its text and longer summary dropped, its gist kept.
+    pub fn is_expired(&self) -> bool {
+        self.processed.is_some() && self.text.is_none()
+    }
 }
 
 /// Result of storing one fetched feed document.

@@ -256,6 +256,14 @@ const MIGRATIONS: &[&str] = &[
         WHERE text_source = 'feed' AND text <> ''
           AND text = trim(feed_text, ' ' || char(9, 10, 11, 12, 13));
     "#,
+    // 16: retention (`[storage] keep`). Processed items whose text is still stored, and stories
+    // whose centroid is, indexed by age: each run reads what expired since the last, not every
+    // item or story that ever expired.
+    r#"
+    CREATE INDEX items_unexpired ON items(published_at) WHERE text IS NOT NULL;
+    ALTER TABLE stories ADD COLUMN terms_expired INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX stories_with_terms ON stories(updated_at) WHERE terms_expired = 0;
+    "#,
 ];
 
 /// The schema version this build knows.

@@ -8,6 +8,7 @@ mod gauges;
 mod items;
 mod lock;
 mod migrations;
+mod retention;
 mod stories;
 mod subscriptions;
 mod summaries;

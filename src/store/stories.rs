@@ -269,6 +269,13 @@ impl Store {
                  ON CONFLICT (story_id) DO UPDATE SET terms = ?2, norm = ?3, norm_docs = ?4, items = ?5",
             )?
             .execute(params![t.story_id, t.terms, t.norm, t.norm_docs, t.items])?;
+        // A story whose centroid expired and that gains coverage again (by its URL) has one
+        // again, to expire in turn.
+        self.conn
+            .prepare_cached(
+                "UPDATE stories SET terms_expired = 0 WHERE id = ?1 AND terms_expired <> 0",
+            )?
+            .execute([t.story_id])?;
         Ok(())
     }
 

@@ -22,6 +22,7 @@ mod parse;
 mod pipeline;
 mod reach;
 mod relate;
+mod retention;
 mod settings;
 mod soak;
 mod store;
