@@ -1,6 +1,6 @@
 //! `newsdesk relate --input FILE.jsonl`: the daemon's grouping and Related engine over a batch
 //! of articles in arrival order, on a temporary store. Input lines:
-//! `{"id","title","text","published"?,"source"?}`; output lines: `{"id","story","related"}`.
+//! `{"id","title","text","published"?,"source"?}`; output lines: `{"id","story","related","scores"}`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -136,6 +136,8 @@ impl Batch {
             "id": article.id,
             "story": relation.story_id.to_string(),
             "related": self.related_ids(&relation)?,
+            // Each Related entry's cosine, rounded: what the relatedness floor is judged on.
+            "scores": relation.related.iter().map(|l| (l.score * 1e3).round() / 1e3).collect::<Vec<_>>(),
         })))
     }
 

@@ -449,3 +449,44 @@ fn a_weak_match_joins_in_a_quiet_window_but_not_in_a_busy_one() {
         "a weak match: {score}"
     );
 }
+
+#[test]
+fn an_entry_sharing_only_a_word_is_left_out_beside_the_same_thread() {
+    let (_dir, mut store) = grounded_store();
+    let thread = add(
+        &mut store,
+        "north",
+        "t",
+        0,
+        "Safety institute names director to test frontier AI models",
+        "The AI safety institute named a director who will run evaluations of frontier AI models for dangerous capabilities before release.",
+    );
+    let aside = add(
+        &mut store,
+        "south",
+        "s",
+        2 * 86_400 / 60,
+        "Labs sign fusion materials program with European institute",
+        "National laboratories and a European institute signed their first program to test materials for fusion reactors, using computer models and shared beam time at accelerator facilities.",
+    );
+    let r = add(
+        &mut store,
+        "east",
+        "q",
+        10 * 86_400 / 60,
+        "Safety institute completes first evaluations of frontier AI models",
+        "The AI safety institute said it had finished evaluations of two frontier AI models, and its director said neither showed dangerous capabilities.",
+    );
+    let ids: Vec<_> = r.related.iter().map(|l| l.story_id).collect();
+    assert_eq!(ids.first(), Some(&thread.story_id), "{:?}", r.related);
+    // The fusion story shares only "institute", "first" and "models" (above the absolute
+    // floor, as in the demo before): too weak beside the thread.
+    assert!(!ids.contains(&aside.story_id), "{:?}", r.related);
+    assert!(
+        r.related
+            .iter()
+            .all(|l| l.score >= r.related[0].score * relate::RELATIVE_FLOOR),
+        "{:?}",
+        r.related
+    );
+}
