@@ -2,7 +2,8 @@
 """Bytes per item in the store (issue 16): N items of 1-3 kB of text in static RSS files, polled
 and processed by the real pipeline (`newsdesk poll --all`), then measured; then `newsdesk prune`
 with `[storage] keep = "2y"` (dates spread over the last four years: about half expire), and
-again with every item expired ("settled": each item as it ends up once older than `keep`).
+again with every item expired and every story out of every window ("settled": each item as it
+ends up once older than `keep` and its story out of the `[related]` windows).
 
 Each measurement checkpoints the WAL and reports the file per item (page_count x page_size), its
 free pages (reused by new items before the file grows) and the pages in use, the size of a
@@ -91,11 +92,13 @@ def write_feed(path, feed, items):
         f.write("".join(parts))
 
 
-def write_config(work, keep):
+def write_config(work, keep, window=None):
     with open(os.path.join(work, "desk.toml"), "w", encoding="utf-8") as f:
         f.write('[storage]\npath = "desk.db"\n')
         if keep:
             f.write(f'keep = "{keep}"\n')
+        if window:
+            f.write(f'\n[related]\nwindow = "{window}"\ngroup_window = "{window}"\n')
         f.write('\n[polling]\nmax_item_age = "off"\n\n')
         for feed in range(FEEDS):
             f.write(f'[[feed]]\nname = "Outlet {feed}"\nurl = "file:feeds/{feed}.xml"\n'
@@ -163,9 +166,12 @@ def main():
         write_config(work, None)
         print(newsdesk(work, "poll", "--all"))
         measure(work, "processed, nothing expired")
-        for keep, label in [("2y", "keep = 2y (about half expired)"),
-                            ("1d", "settled: every item expired")]:
-            write_config(work, keep)
+        # Items keep their search words until their story is out of every window (`[related]`
+        # window, group_window) too: the settled store is one where all are.
+        for keep, window, label in [
+                ("2y", None, "keep = 2y (about half expired)"),
+                ("1d", "1d", "settled: every item expired, every story out of every window")]:
+            write_config(work, keep, window)
             print(newsdesk(work, "prune"))
             measure(work, label)
         # Re-polling after retention stores and announces nothing again.

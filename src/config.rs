@@ -60,8 +60,9 @@ pub struct Config {
 pub struct StorageConfig {
     /// SQLite file, relative to the config file's directory.
     pub path: PathBuf,
-    /// Items published longer ago than this keep their headline, link, outlet, times, story,
-    /// gist and search terms, and lose their article text and longer summary. "off" keeps all.
+    /// Items published longer ago than this keep their headline, link, outlet, times, story and
+    /// gist, and lose their article text and longer summary; search knows them by headline and
+    /// gist once their story is out of the `[related]` windows. "off" keeps all.
     pub keep: HumanDuration,
 }
 

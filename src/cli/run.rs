@@ -236,6 +236,7 @@ pub fn prune(config: Config, out: &mut dyn Write) -> anyhow::Result<()> {
         return Ok(());
     }
     let expired = desk.expire_all(Timestamp::now())?;
+    desk.store().optimize_search_index()?;
     writeln!(
         out,
         "expired {} item(s) published more than {keep} ago and {} stories' grouping terms",

@@ -1,6 +1,7 @@
 //! Retention (`[storage] keep`): old items give up their article text and longer summary, and
-//! stories out of every window that compares with them give up their centroid, a bounded batch
-//! per transaction so the store stays free for other work in between.
+//! stories out of every window that compares with them give up their centroid and their items'
+//! search words beyond headline and gist, a bounded batch per transaction so the store stays
+//! free for other work in between.
 
 use jiff::Timestamp;
 

@@ -19,7 +19,8 @@ pub(super) const EXPIRING_STORIES_SQL: &str = "SELECT id FROM stories \
 impl Store {
     /// Drops the article text, feed text and longer summary of up to `limit` processed items
     /// published before `before`, oldest first, in one transaction. Headline, link, outlet,
-    /// times, story, gist, topics and search terms stay. An item without a gist gets one first,
+    /// times, story, gist, topics and search terms stay (the last until its story expires, see
+    /// [`Store::expire_story_terms`]). An item without a gist gets one first,
     /// from `gist(title, text)`, as readers would have made it. Returns the items changed.
     pub fn expire_items(
         &mut self,
@@ -73,8 +74,10 @@ impl Store {
     }
 
     /// Drops the centroids (grouping and Related terms) of up to `limit` stories last covered
-    /// before `before`, in one transaction; their pages, Related lists and search stay. Returns
-    /// the stories changed.
+    /// before `before`, in one transaction; their pages and Related lists stay. Their
+    /// expired items are indexed again by headline and gist only: the article text was most of
+    /// the search index, and only now, with the story out of every window, can no grouping or
+    /// Related look-up reach them through it. Returns the stories changed.
     pub fn expire_story_terms(&mut self, before: Timestamp, limit: usize) -> Result<usize> {
         self.atomically(|store| {
             let stories: Vec<StoryId> = {
@@ -89,9 +92,20 @@ impl Store {
             let mut mark = store
                 .conn
                 .prepare_cached("UPDATE stories SET terms_expired = 1 WHERE id = ?1")?;
+            let mut unindex = store.conn.prepare_cached(
+                "DELETE FROM items_fts WHERE rowid IN
+                     (SELECT id FROM items WHERE story_id = ?1 AND text IS NULL)",
+            )?;
+            let mut index = store.conn.prepare_cached(
+                "INSERT INTO items_fts (rowid, title, body)
+                     SELECT id, title, coalesce(gist, '') FROM items
+                     WHERE story_id = ?1 AND text IS NULL",
+            )?;
             for story in &stories {
                 delete.execute([story])?;
                 mark.execute([story])?;
+                unindex.execute([story])?;
+                index.execute([story])?;
             }
             Ok(stories.len())
         })

@@ -150,9 +150,8 @@ async fn old_items_lose_their_text_and_keep_what_readers_show() {
     let page = newsdesk::web::pages::story_page(&old_after, None);
     assert!(page.contains("Science agency cuts grants"), "{page}");
     assert!(page.contains(&old_before.gist), "{page}");
-    // Search still finds the old stories by their words.
-    let found =
-        lookup::search_stories(&desk.store(), "Quill fellowships", None, 10).expect("search");
+    // Search still finds the old stories by the words of their headlines and gists.
+    let found = lookup::search_stories(&desk.store(), "Quill agency", None, 10).expect("search");
     assert!(found.contains(&old) && found.contains(&later), "{found:?}");
 
     // A second run finds nothing more to do.
@@ -170,6 +169,152 @@ async fn old_items_lose_their_text_and_keep_what_readers_show() {
         }
     );
     assert_eq!(desk.store().gauges(3).expect("gauges").items, 3);
+}
+
+/// Stories of `query` found by search, as their lead items' links.
+fn found(desk: &Desk, query: &str) -> Vec<String> {
+    let store = desk.store();
+    let stories = lookup::search_stories(&store, query, None, 10).expect("search");
+    let mut urls: Vec<String> = stories
+        .into_iter()
+        .map(|s| {
+            let lead = store.story(s).expect("story").lead_item_id;
+            store.item(lead).expect("lead").url.expect("link")
+        })
+        .collect();
+    urls.sort();
+    urls
+}
+
+/// Once an item's story is out of every window, search knows it by its headline and gist only
+/// (its text was most of the index); a fresh item keeps every word.
+#[tokio::test]
+async fn expired_items_are_found_by_headline_and_gist_words_only() {
+    let fx = Fixture::new().await;
+    fx.server.route("/wire.xml", Resp::ok(wire(false)));
+    let desk = fx.desk(config(&fx, "2y"), at(NOW));
+    daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
+        .await
+        .expect("poll");
+    let old = "https://example.org/old-1";
+    let fresh = "https://example.org/new-1";
+    let gist = item(&desk, old).gist.expect("gist");
+    // Premise: "Quill" is in the gist, not the headline; "timing" only in the last sentence.
+    assert!(gist.contains("Quill") && !gist.contains("timing"), "{gist}");
+    assert_eq!(found(&desk, "timing"), [old]);
+    assert_eq!(found(&desk, "nanometres"), [fresh]);
+
+    desk.expire_all(at(NOW)).expect("retention");
+
+    assert!(
+        found(&desk, "cuts grants").iter().any(|u| u == old),
+        "by headline"
+    );
+    assert!(found(&desk, "Quill").iter().any(|u| u == old), "by gist");
+    assert!(
+        found(&desk, "\"Mara Quill\"").iter().any(|u| u == old),
+        "by a quoted phrase"
+    );
+    assert_eq!(
+        found(&desk, "timing"),
+        Vec::<String>::new(),
+        "deep in its text"
+    );
+    assert_eq!(
+        found(&desk, "nanometres"),
+        [fresh],
+        "a fresh item keeps its text"
+    );
+    assert_eq!(found(&desk, "mirror"), [fresh], "by headline and text");
+}
+
+const HARBOUR: &str = "The Eastbridge port council approved next year's harbour budget on Thursday after a \
+long debate. Council members praised the finance office for a balanced plan. Separately, the Kessington estuary \
+dredging project will remove silt from the Marrowby channel, and Tolland Marine won the dredging contract. \
+Ferries return to the Marrowby channel in spring.";
+const DREDGING: &str = "Tolland Marine began dredging the Marrowby channel in the Kessington estuary on Monday. \
+Silt removal will take three months, and ferries return to the Marrowby channel in spring.";
+
+/// The story of the item at `url`, its lead and the leads of its Related stories, as links.
+fn relation(desk: &Desk, url: &str) -> (String, Vec<String>) {
+    let story = story_of(desk, url);
+    let settings = ViewSettings::from(&desk.config);
+    let store = desk.store();
+    let lead = |s| {
+        let lead = store.story(s).expect("story").lead_item_id;
+        store.item(lead).expect("lead").url.expect("link")
+    };
+    let view = story_view(&store, story, &settings).expect("view");
+    (
+        lead(story),
+        view.related.iter().map(|r| lead(r.story_id)).collect(),
+    )
+}
+
+/// An item published within `keep` is related to stories within the Related window of its
+/// date, whose items may be older than `keep`: those keep every search word (the candidates'
+/// look-up) until their story leaves every window, so a prune run changes no later relation.
+#[tokio::test]
+async fn related_for_a_new_item_is_the_same_after_a_prune_run() {
+    let earlier = rss(&[
+        (
+            "budget",
+            "Science agency cuts grants",
+            "2024-01-10T10:00:00Z",
+            "https://example.org/old-1",
+            BUDGET,
+        ),
+        (
+            "harbour",
+            "Port council approves harbour budget",
+            "2024-10-01T10:00:00Z",
+            "https://example.org/harbour",
+            HARBOUR,
+        ),
+    ]);
+    // Published within `keep`, it reaches a story an expired item alone stands for, by words
+    // deep in that item's text.
+    let later = rss(&[(
+        "dredging",
+        "Marrowby channel dredging begins",
+        "2024-12-01T10:00:00Z",
+        "https://example.org/dredging",
+        DREDGING,
+    )]);
+    let mut relations = Vec::new();
+    for prune in [false, true] {
+        let fx = Fixture::new().await;
+        fx.server.route("/wire.xml", Resp::ok(earlier.clone()));
+        let desk = fx.desk(config(&fx, "2y"), at(NOW));
+        daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
+            .await
+            .expect("poll");
+        let gist = item(&desk, "https://example.org/harbour")
+            .gist
+            .expect("gist");
+        assert!(
+            !gist.contains("Marrowby"),
+            "premise: not in the gist: {gist}"
+        );
+        if prune {
+            let expired = desk.expire_all(at(NOW)).expect("retention");
+            assert_eq!((expired.items, expired.stories), (2, 1));
+            assert!(item(&desk, "https://example.org/harbour").is_expired());
+        }
+        fx.server.route("/wire.xml", Resp::ok(later.clone()));
+        // A day on: the feed is due again.
+        daemon::poll_and_process(&desk, at("2026-11-21T12:00:00Z"), &|_, _| {})
+            .await
+            .expect("poll");
+        relations.push(relation(&desk, "https://example.org/dredging"));
+    }
+    let (story, related) = &relations[0];
+    assert!(
+        story == "https://example.org/harbour"
+            || related.contains(&"https://example.org/harbour".to_string()),
+        "premise: the new item joins or lists the harbour story: {relations:?}"
+    );
+    assert_eq!(relations[0], relations[1]);
 }
 
 #[tokio::test]
