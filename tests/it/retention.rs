@@ -76,18 +76,25 @@ fn item(desk: &Desk, url: &str) -> ItemRow {
         .expect("item stored")
 }
 
+/// A desk with retention `keep` that has polled and processed `feed` (served as /wire.xml);
+/// the fixture keeps the server up.
+async fn polled(feed: &str, keep: &str) -> (Fixture, Arc<Desk>) {
+    let fx = Fixture::new().await;
+    fx.server.route("/wire.xml", Resp::ok(feed.to_string()));
+    let desk = fx.desk(config(&fx, keep), at(NOW));
+    daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
+        .await
+        .expect("poll");
+    (fx, desk)
+}
+
 fn story_of(desk: &Desk, url: &str) -> StoryId {
     item(desk, url).story_id.expect("in a story")
 }
 
 #[tokio::test]
 async fn old_items_lose_their_text_and_keep_what_readers_show() {
-    let fx = Fixture::new().await;
-    fx.server.route("/wire.xml", Resp::ok(wire(false)));
-    let desk = fx.desk(config(&fx, "2y"), at(NOW));
-    daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
-        .await
-        .expect("poll");
+    let (fx, desk) = polled(&wire(false), "2y").await;
     let settings = ViewSettings::from(&desk.config);
     let (old, later, fresh) = (
         story_of(&desk, "https://example.org/old-1"),
@@ -190,12 +197,7 @@ fn found(desk: &Desk, query: &str) -> Vec<String> {
 /// (its text was most of the index); a fresh item keeps every word.
 #[tokio::test]
 async fn expired_items_are_found_by_headline_and_gist_words_only() {
-    let fx = Fixture::new().await;
-    fx.server.route("/wire.xml", Resp::ok(wire(false)));
-    let desk = fx.desk(config(&fx, "2y"), at(NOW));
-    daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
-        .await
-        .expect("poll");
+    let (_fx, desk) = polled(&wire(false), "2y").await;
     let old = "https://example.org/old-1";
     let fresh = "https://example.org/new-1";
     let gist = item(&desk, old).gist.expect("gist");
@@ -283,12 +285,7 @@ async fn related_for_a_new_item_is_the_same_after_a_prune_run() {
     )]);
     let mut relations = Vec::new();
     for prune in [false, true] {
-        let fx = Fixture::new().await;
-        fx.server.route("/wire.xml", Resp::ok(earlier.clone()));
-        let desk = fx.desk(config(&fx, "2y"), at(NOW));
-        daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
-            .await
-            .expect("poll");
+        let (fx, desk) = polled(&earlier, "2y").await;
         let gist = item(&desk, "https://example.org/harbour")
             .gist
             .expect("gist");
@@ -319,12 +316,7 @@ async fn related_for_a_new_item_is_the_same_after_a_prune_run() {
 
 #[tokio::test]
 async fn keep_off_keeps_every_text() {
-    let fx = Fixture::new().await;
-    fx.server.route("/wire.xml", Resp::ok(wire(false)));
-    let desk = fx.desk(config(&fx, "off"), at(NOW));
-    daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
-        .await
-        .expect("poll");
+    let (_fx, desk) = polled(&wire(false), "off").await;
     assert_eq!(
         desk.expire_all(at(NOW)).expect("retention"),
         Default::default()
@@ -335,12 +327,7 @@ async fn keep_off_keeps_every_text() {
 /// The daemon applies retention in its periodic maintenance, without being asked.
 #[tokio::test]
 async fn the_daemon_expires_old_items_by_itself() {
-    let fx = Fixture::new().await;
-    fx.server.route("/wire.xml", Resp::ok(wire(false)));
-    let desk = fx.desk(config(&fx, "2y"), at(NOW));
-    daemon::poll_and_process(&desk, at(NOW), &|_, _| {})
-        .await
-        .expect("poll");
+    let (_fx, desk) = polled(&wire(false), "2y").await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let watcher = {
         let desk = Arc::clone(&desk);
