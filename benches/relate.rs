@@ -25,10 +25,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
-use newsdesk::model::Entry;
-use newsdesk::relate::{self, Masses, RelateSettings};
 use newsdesk::config::Config;
+use newsdesk::model::Entry;
 use newsdesk::pipeline::Desk;
+use newsdesk::relate::{self, Masses, RelateSettings};
 use newsdesk::store::{BulkArticle, FeedId, FeedSpec, ProcessedItem, Store};
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
@@ -363,7 +363,9 @@ fn ranked_words(texts: &[String]) -> Vec<String> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for text in texts {
         for raw in text.split_whitespace() {
-            let w = raw.trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
+            let w = raw
+                .trim_matches(|c: char| !c.is_alphabetic())
+                .to_lowercase();
             if w.chars().count() > 1 && w.chars().all(char::is_alphabetic) {
                 *counts.entry(w).or_insert(0) += 1;
             }
