@@ -431,7 +431,19 @@ fn throughput(sizes: &[usize]) {
         published: 0,
     };
     let started = Instant::now();
-    let mut rows = Vec::new();
+    println!(
+        "throughput: {THROUGHPUT_ITEMS} new items through Desk::process_pending per size ({})",
+        if texts.is_empty() {
+            "synthetic texts"
+        } else {
+            "borrowed texts"
+        }
+    );
+    println!(
+        "{:>10} {:>10} {:>10} {:>10}",
+        "stored", "items/s", "× first", "fill s"
+    );
+    let mut first = None;
     for &size in sizes {
         let fill_start = Instant::now();
         {
@@ -478,22 +490,8 @@ fn throughput(sizes: &[usize]) {
         let done = runtime.block_on(desk.process_pending(now)).unwrap();
         let secs = start.elapsed().as_secs_f64();
         assert_eq!(done, THROUGHPUT_ITEMS);
-        rows.push((size, THROUGHPUT_ITEMS as f64 / secs, fill_s));
-    }
-    println!(
-        "throughput: {THROUGHPUT_ITEMS} new items through Desk::process_pending per size ({})",
-        if texts.is_empty() {
-            "synthetic texts"
-        } else {
-            "borrowed texts"
-        }
-    );
-    println!(
-        "{:>10} {:>10} {:>10} {:>10}",
-        "stored", "items/s", "× first", "fill s"
-    );
-    let base = rows.first().map_or(1.0, |r| r.1);
-    for (size, rate, fill_s) in rows {
+        let rate = THROUGHPUT_ITEMS as f64 / secs;
+        let base = *first.get_or_insert(rate);
         println!(
             "{size:>10} {rate:>10.1} {:>10.2} {fill_s:>10.1}",
             rate / base
