@@ -66,7 +66,7 @@ impl Desk {
             return Ok(0);
         }
         let pages = self.fetch_pages(&batch).await;
-        let (mut preparing, feeder) = self.prepare_in_order(batch, pages);
+        let (mut preparing, mut feeder) = self.prepare_in_order(batch, pages);
         while let Some(next) = preparing.recv().await {
             let Preparing { id, failures, work } = next;
             let retry_at = if failures + 1 >= MAX_ITEM_ATTEMPTS {
@@ -90,11 +90,7 @@ impl Desk {
             };
             match processed {
                 Ok(()) => self.metrics.item(ItemResult::Processed, took),
-                Err(e) if e.is_transient() => {
-                    // The items behind stay pending: nothing more to prepare or ask the LLM.
-                    feeder.abort();
-                    return Err(e);
-                }
+                Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
                     self.metrics.item(ItemResult::Failed, took);
                     let error = e.to_string();
@@ -110,7 +106,7 @@ impl Desk {
         }
         // Only the LLM's code runs there outside the blocking pool: a panic in it is the
         // batch's, as it was when summaries were asked for in line.
-        feeder
+        (&mut feeder.0)
             .await
             .map_err(|e| PipelineError::Panicked(e.to_string()))?;
         Ok(count)
@@ -123,7 +119,7 @@ impl Desk {
         self: &Arc<Self>,
         batch: Vec<ItemRow>,
         mut pages: HashMap<ItemId, Option<String>>,
-    ) -> (mpsc::Receiver<Preparing>, tokio::task::JoinHandle<()>) {
+    ) -> (mpsc::Receiver<Preparing>, Feeder) {
         let (sender, receiver) = mpsc::channel(batch.len().max(1));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let slots = Arc::new(Semaphore::new(cores));
@@ -155,7 +151,7 @@ impl Desk {
                 }
             }
         });
-        (receiver, feeder)
+        (receiver, Feeder(feeder))
     }
 
     /// Where an item's text comes from, per the feed's `full_text` setting.
@@ -325,6 +321,17 @@ impl Desk {
             )
         })?;
         Ok(())
+    }
+}
+
+/// The task that starts the batch's preparations. Stopped when the batch ends early, however
+/// it ends (a transient fault, a shutdown cutting processing off): the items behind stay
+/// pending, and nothing more is prepared or asked of the LLM for them.
+struct Feeder(tokio::task::JoinHandle<()>);
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
