@@ -15,7 +15,7 @@
 //! [`FILL_CHUNK`] articles), then a fixed batch of [`THROUGHPUT_ITEMS`] new items goes through
 //! `Desk::process_pending` as the daemon runs it (summary, topics, grouping, Related, the
 //! "processed" mark; no network), and items per second are printed with their ratio to the
-//! first size. Background words are the words of the CNN/DailyMail evaluation texts ranked by
+//! first size, beside the default mode's grouping time alone (the part items take in turn). Background words are the words of the CNN/DailyMail evaluation texts ranked by
 //! frequency, and the new items carry those texts, when `../shared/eval/summarization/cnndm.jsonl`
 //! (or `NEWSDESK_BENCH_TEXTS`) is there; otherwise both are synthetic.
 
@@ -440,8 +440,8 @@ fn throughput(sizes: &[usize]) {
         }
     );
     println!(
-        "{:>10} {:>10} {:>10} {:>10}",
-        "stored", "items/s", "× first", "fill s"
+        "{:>10} {:>10} {:>10} {:>12} {:>10}",
+        "stored", "items/s", "× first", "relate p50 ms", "fill s"
     );
     let mut first = None;
     for &size in sizes {
@@ -492,9 +492,12 @@ fn throughput(sizes: &[usize]) {
         assert_eq!(done, THROUGHPUT_ITEMS);
         let rate = THROUGHPUT_ITEMS as f64 / secs;
         let base = *first.get_or_insert(rate);
+        // The serial part alone, as the default mode measures it.
+        let relate = probe(&mut desk.store(), feed, &mut generator, &mut corpus);
         println!(
-            "{size:>10} {rate:>10.1} {:>10.2} {fill_s:>10.1}",
-            rate / base
+            "{size:>10} {rate:>10.1} {:>10.2} {:>12.3} {fill_s:>10.1}",
+            rate / base,
+            percentile(&relate, 0.5) / 1000.0
         );
     }
     println!(
