@@ -9,12 +9,25 @@
 //! After each fill the full-text index is merged, as the daemon's daily maintenance does.
 //!
 //! Run: `cargo bench --bench relate`.
+//!
+//! `cargo bench --bench relate -- throughput [SIZES…]` (default 10000 1000000) instead measures
+//! whole processing: the store is filled to each size in turn (one transaction per
+//! [`FILL_CHUNK`] articles), then a fixed batch of [`THROUGHPUT_ITEMS`] new items goes through
+//! `Desk::process_pending` as the daemon runs it (summary, topics, grouping, Related, the
+//! "processed" mark; no network), and items per second are printed with their ratio to the
+//! first size, beside the default mode's grouping time alone (the part items take in turn). Background words are the words of the CNN/DailyMail evaluation texts ranked by
+//! frequency, and the new items carry those texts, when `../shared/eval/summarization/cnndm.jsonl`
+//! (or `NEWSDESK_BENCH_TEXTS`) is there; otherwise both are synthetic.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
+use newsdesk::config::Config;
 use newsdesk::model::Entry;
+use newsdesk::pipeline::Desk;
 use newsdesk::relate::{self, Masses, RelateSettings};
 use newsdesk::store::{BulkArticle, FeedId, FeedSpec, ProcessedItem, Store};
 
@@ -23,6 +36,14 @@ const PROBES: usize = 200;
 const ARTICLES_PER_STORY: usize = 4;
 const BACKGROUND_WORDS: usize = 30_000;
 const NAME_WORDS: usize = 200_000;
+/// Articles stored per transaction when filling: bounds the fill's memory and its WAL.
+const FILL_CHUNK: usize = 100_000;
+/// New items processed per size in the throughput mode.
+const THROUGHPUT_ITEMS: usize = 200;
+/// Background words taken from the borrowed texts, most frequent first.
+const BORROWED_WORDS: usize = 20_000;
+/// Sizes of the throughput mode when none are given.
+const THROUGHPUT_SIZES: [usize; 2] = [10_000, 1_000_000];
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
@@ -67,15 +88,21 @@ struct Generator {
 
 impl Generator {
     fn new() -> Generator {
+        Generator::with_background((0..BACKGROUND_WORDS).map(|n| word('b', n)).collect())
+    }
+
+    /// Background words most frequent first.
+    fn with_background(background: Vec<String>) -> Generator {
         Generator {
             rng: Rng(0x9e37_79b9_7f4a_7c15),
-            background: (0..BACKGROUND_WORDS).map(|n| word('b', n)).collect(),
+            background,
         }
     }
 
     fn zipf_word(&mut self) -> &str {
-        let rank = (BACKGROUND_WORDS as f64).powf(self.rng.unit()) as usize;
-        &self.background[rank.saturating_sub(1).min(BACKGROUND_WORDS - 1)]
+        let n = self.background.len();
+        let rank = (n as f64).powf(self.rng.unit()) as usize;
+        &self.background[rank.saturating_sub(1).min(n - 1)]
     }
 
     fn story_names(&mut self) -> Vec<String> {
@@ -109,7 +136,22 @@ struct Corpus {
     published: usize,
 }
 
+/// Stores articles until the corpus holds `upto`, [`FILL_CHUNK`] per transaction.
 fn fill(
+    store: &mut Store,
+    feed: FeedId,
+    generator: &mut Generator,
+    corpus: &mut Corpus,
+    upto: usize,
+) {
+    while corpus.published < upto {
+        // A multiple of ARTICLES_PER_STORY: no story spans two chunks.
+        let chunk_end = upto.min(corpus.published + FILL_CHUNK);
+        fill_chunk(store, feed, generator, corpus, chunk_end);
+    }
+}
+
+fn fill_chunk(
     store: &mut Store,
     feed: FeedId,
     generator: &mut Generator,
@@ -232,6 +274,18 @@ fn peak_rss_kib() -> u64 {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if args.first().map(String::as_str) == Some("throughput") {
+        let mut sizes: Vec<usize> = args[1..].iter().filter_map(|a| a.parse().ok()).collect();
+        if sizes.is_empty() {
+            sizes = THROUGHPUT_SIZES.to_vec();
+        }
+        throughput(&sizes);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("bench.db")).unwrap();
     let feed = store
@@ -283,6 +337,173 @@ fn main() {
     println!(
         "peak RSS {:.1} MiB, total {:.1} s",
         peak_rss_kib() as f64 / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The evaluation texts to borrow, if present: never copied into the repository, read here.
+fn borrowed_texts() -> Vec<String> {
+    let path = std::env::var_os("NEWSDESK_BENCH_TEXTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/summarization/cnndm.jsonl")
+        });
+    let Ok(jsonl) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    jsonl
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|v| v.get("text")?.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The words of `texts` (lower-cased letters), most frequent first (ties by word).
+fn ranked_words(texts: &[String]) -> Vec<String> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for text in texts {
+        for raw in text.split_whitespace() {
+            let w = raw
+                .trim_matches(|c: char| !c.is_alphabetic())
+                .to_lowercase();
+            if w.chars().count() > 1 && w.chars().all(char::is_alphabetic) {
+                *counts.entry(w).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(usize, String)> = counts.into_iter().map(|(w, n)| (n, w)).collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    ranked
+        .into_iter()
+        .take(BORROWED_WORDS)
+        .map(|(_, w)| w)
+        .collect()
+}
+
+const THROUGHPUT_CONFIG: &str = r#"
+[[feed]]
+name = "bench"
+url = "https://bench.example/feed.xml"
+full_text = "never"
+
+[[topic]]
+name = "elections"
+query = "election OR vote*"
+
+[[topic]]
+name = "budget"
+query = "\"city council\" AND budget"
+
+[[topic]]
+name = "storms"
+query = "storm NOT (football OR cricket)"
+"#;
+
+/// Items per second through `Desk::process_pending` at each store size.
+fn throughput(sizes: &[usize]) {
+    let texts = borrowed_texts();
+    let mut generator = if texts.is_empty() {
+        Generator::new()
+    } else {
+        Generator::with_background(ranked_words(&texts))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("desk.toml");
+    let config = Config::from_str_at(THROUGHPUT_CONFIG, &config_path).unwrap();
+    let mut store = Store::open(&dir.path().join("bench.db")).unwrap();
+    let feed = store
+        .add_feed(
+            &FeedSpec {
+                name: "bench".into(),
+                url: "https://bench.example/feed.xml".into(),
+            },
+            newsdesk::store::FeedOrigin::Config,
+            t0(),
+        )
+        .unwrap();
+    let desk = Arc::new(Desk::with_store(config, store).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut corpus = Corpus {
+        stories: Vec::new(),
+        published: 0,
+    };
+    let started = Instant::now();
+    println!(
+        "throughput: {THROUGHPUT_ITEMS} new items through Desk::process_pending per size ({})",
+        if texts.is_empty() {
+            "synthetic texts"
+        } else {
+            "borrowed texts"
+        }
+    );
+    println!(
+        "{:>10} {:>10} {:>10} {:>12} {:>10}",
+        "stored", "items/s", "× first", "relate p50 ms", "fill s"
+    );
+    let mut first = None;
+    for &size in sizes {
+        let fill_start = Instant::now();
+        {
+            let mut store = desk.store();
+            fill(&mut store, feed, &mut generator, &mut corpus, size);
+            store.optimize_search_index().unwrap();
+        }
+        let fill_s = fill_start.elapsed().as_secs_f64();
+        // The same borrowed texts at every size; names and background drawn afresh.
+        for n in 0..THROUGHPUT_ITEMS {
+            let names = if n % 2 == 0 {
+                let recent = corpus.stories.len().saturating_sub(50);
+                let pick = recent + generator.rng.below(corpus.stories.len() - recent);
+                corpus.stories[pick].clone()
+            } else {
+                generator.story_names()
+            };
+            let (title, lead) = generator.article(&names);
+            let body = match texts.get(n % texts.len().max(1)) {
+                Some(text) => text.clone(),
+                None => (0..6)
+                    .map(|_| generator.article(&names).1)
+                    .collect::<Vec<_>>()
+                    .join(". "),
+            };
+            let published = t0() + SignedDuration::from_mins(corpus.published as i64);
+            corpus.published += 1;
+            let entry = Entry {
+                key: format!("new-{}", corpus.published),
+                url: Some(format!("https://bench.example/{}", corpus.published)),
+                title,
+                author: None,
+                published: Some(published),
+                text: format!("{lead}. {body}"),
+                content_html: None,
+            };
+            desk.store()
+                .store_batch_entry(feed, "bench", &entry)
+                .unwrap()
+                .unwrap();
+        }
+        let now = t0() + SignedDuration::from_mins(corpus.published as i64);
+        let start = Instant::now();
+        let done = runtime.block_on(desk.process_pending(now)).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(done, THROUGHPUT_ITEMS);
+        let rate = THROUGHPUT_ITEMS as f64 / secs;
+        let base = *first.get_or_insert(rate);
+        // The serial part alone, as the default mode measures it.
+        let relate = probe(&mut desk.store(), feed, &mut generator, &mut corpus);
+        println!(
+            "{size:>10} {rate:>10.1} {:>10.2} {:>12.3} {fill_s:>10.1}",
+            rate / base,
+            percentile(&relate, 0.5) / 1000.0
+        );
+    }
+    println!(
+        "peak RSS {:.1} MiB, database {:.0} MiB, total {:.1} s",
+        peak_rss_kib() as f64 / 1024.0,
+        std::fs::metadata(dir.path().join("bench.db")).map_or(0, |m| m.len()) as f64 / 1048576.0,
         started.elapsed().as_secs_f64()
     );
 }

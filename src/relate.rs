@@ -37,7 +37,7 @@
 //!    story's list (a story keeps the best score seen for each related story), so the list
 //!    improves as coverage accumulates.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -155,12 +155,12 @@ pub fn item_masses(title: &str, text: &str) -> Masses {
 /// Multiplies the masses of rare names and numbers by [`ENTITY_WEIGHT`]. Common names (a
 /// head of state in every other article) describe a beat, not an event, so they keep their
 /// plain weight.
-fn boost_entities(masses: &mut Masses, title: &str, text: &str, df: &Frequencies, docs: i64) {
+fn boost_entities(masses: &mut Masses, entities: &HashSet<String>, df: &Frequencies, docs: i64) {
     let boost = ENTITY_WEIGHT;
     let rare = (docs as f64 * ENTITY_RARE).max(2.0);
-    for stem in entity_stems(title, text) {
-        let common = df.get(&stem).is_some_and(|&d| d as f64 > rare);
-        if let Some(m) = masses.get_mut(&stem)
+    for stem in entities {
+        let common = df.get(stem).is_some_and(|&d| d as f64 > rare);
+        if let Some(m) = masses.get_mut(stem)
             && !common
         {
             *m *= boost;
@@ -170,8 +170,8 @@ fn boost_entities(masses: &mut Masses, title: &str, text: &str, df: &Frequencies
 
 /// Stems of the words that name something: capitalized words of the lead that do not open a
 /// sentence (headline capitalization says nothing), and numbers anywhere.
-fn entity_stems(title: &str, text: &str) -> std::collections::HashSet<String> {
-    let mut out = std::collections::HashSet::new();
+fn entity_stems(title: &str, text: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
     for w in terms::words(title_head(title)) {
         if w.chars().any(|c| c.is_ascii_digit()) {
             out.insert(terms::stem(&w));
@@ -329,6 +329,38 @@ struct Scored {
     score: f64,
 }
 
+/// What grouping reads from an item's own words. It needs no store, so it can be worked out
+/// on any core ahead of the item's turn at the store (see [`relate_prepared`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemTerms {
+    masses: Masses,
+    /// Stems of the names and numbers ([`entity_stems`]).
+    entities: HashSet<String>,
+    /// The title and lead words that may be sent to the index, as (stem, surface word), the
+    /// first word of each stem only, in text order.
+    words: Vec<(String, String)>,
+}
+
+impl ItemTerms {
+    pub fn new(title: &str, text: &str) -> ItemTerms {
+        let lead = lead(text);
+        let mut stems = HashSet::new();
+        let words = terms::words(title_head(title))
+            .chain(terms::words(&lead))
+            .filter(|w| w.chars().count() > 2 && !terms::is_stopword(w))
+            .filter_map(|w| {
+                let stem = terms::stem(&w);
+                stems.insert(stem.clone()).then_some((stem, w))
+            })
+            .collect();
+        ItemTerms {
+            masses: item_masses(title, text),
+            entities: entity_stems(title, text),
+            words,
+        }
+    }
+}
+
 /// Assigns `item` (already stored, text known) to a story, updates the story's centroid and
 /// Related list, and records the item's terms for future weighting.
 pub fn relate_item(
@@ -337,26 +369,36 @@ pub fn relate_item(
     text: &str,
     settings: &RelateSettings,
 ) -> Result<Relation, StoreError> {
-    store.atomically(|store| relate_in_transaction(store, item, text, settings))
+    relate_prepared(store, item, &ItemTerms::new(&item.title, text), settings)
+}
+
+/// [`relate_item`] with the item's terms already worked out.
+pub fn relate_prepared(
+    store: &mut Store,
+    item: &ItemRow,
+    terms: &ItemTerms,
+    settings: &RelateSettings,
+) -> Result<Relation, StoreError> {
+    store.atomically(|store| relate_in_transaction(store, item, terms, settings))
 }
 
 fn relate_in_transaction(
     store: &mut Store,
     item: &ItemRow,
-    text: &str,
+    terms: &ItemTerms,
     settings: &RelateSettings,
 ) -> Result<Relation, StoreError> {
     let docs = store.document_count()?;
-    let mut masses = item_masses(&item.title, text);
+    let mut masses = terms.masses.clone();
     let df = store.document_frequencies(masses.keys().map(String::as_str))?;
-    boost_entities(&mut masses, &item.title, text, &df, docs);
+    boost_entities(&mut masses, &terms.entities, &df, docs);
     let query = Query::new(masses, &df, docs);
 
     let same_url = match &item.url {
         Some(url) => story_of_same_url(store, url, item.id)?,
         None => None,
     };
-    let scored = score_candidates(store, item, text, &query, &df, docs)?;
+    let scored = score_candidates(store, item, terms, &query, &df, docs)?;
 
     let group_window =
         SignedDuration::try_from(settings.group_window).unwrap_or(SignedDuration::MAX);
@@ -406,12 +448,12 @@ fn within(at: Timestamp, story: &StoryTerms, window: SignedDuration) -> bool {
 fn score_candidates(
     store: &mut Store,
     item: &ItemRow,
-    text: &str,
+    terms: &ItemTerms,
     query: &Query,
     df: &Frequencies,
     docs: i64,
 ) -> Result<Vec<Scored>, StoreError> {
-    let items = candidate_items(store, item, text, df, docs)?;
+    let items = candidate_items(store, item, terms, df, docs)?;
     let stories = store.stories_of_items(&items)?;
     let mut out = Vec::with_capacity(stories.len());
     for mut terms in store.story_terms(&stories)? {
@@ -578,21 +620,15 @@ fn story_of_same_url(
 fn candidate_items(
     store: &Store,
     item: &ItemRow,
-    text: &str,
+    terms: &ItemTerms,
     df: &Frequencies,
     docs: i64,
 ) -> Result<Vec<ItemId>, StoreError> {
     // Query with surface words (FTS applies its own stemmer), rarest stems first.
-    let lead = lead(text);
-    let mut stems = std::collections::HashSet::new();
-    let mut words: Vec<(i64, String)> = terms::words(title_head(&item.title))
-        .chain(terms::words(&lead))
-        .filter(|w| w.chars().count() > 2 && !terms::is_stopword(w))
-        .filter_map(|w| {
-            let stem = terms::stem(&w);
-            let df = df.get(&stem).copied().unwrap_or(0);
-            stems.insert(stem).then_some((df, w))
-        })
+    let mut words: Vec<(i64, String)> = terms
+        .words
+        .iter()
+        .map(|(stem, w)| (df.get(stem).copied().unwrap_or(0), w.clone()))
         // A word no earlier document has cannot find a candidate; a very common one has a
         // long posting list and says little about the event.
         .filter(|(df, _)| *df > 0 && *df <= QUERY_MAX_DF)

@@ -1,12 +1,15 @@
 //! Processing: each stored item becomes article text, a summary, a place in a story with its
 //! Related list, and topic matches. One transaction per item, so a crash at any instant leaves
 //! the item either untouched (and pending) or done. The CPU-heavy stages run on the blocking
-//! pool so polls, deliveries and commands keep their threads.
+//! pool so polls, deliveries and commands keep their threads; the store-free ones of a batch's
+//! items run there side by side, one per core, while the items reach the store in queue order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -15,10 +18,10 @@ use crate::config::FullText;
 use crate::extract;
 use crate::fetch::{FetchOutcome, Fetcher};
 use crate::metrics::{FetchErrorKind, Fetched, ItemResult};
-use crate::relate::{self, RelateSettings};
+use crate::relate::{self, ItemTerms, RelateSettings};
 use crate::store::{FeedId, FeedRow, ItemId, ItemRow, ProcessedItem, TextSource};
 use crate::summarize;
-use crate::topics::TopicDoc;
+use crate::topics::{Query, TopicDoc};
 
 /// Attempts at processing one item, spaced out, before it is set aside (logged, kept in the
 /// store): an item that makes a stage fail every time must not hold up the items behind it.
@@ -47,6 +50,11 @@ impl Desk {
     /// Processes up to `limit` pending items, oldest first. An item whose processing fails is
     /// counted and left for a later attempt; a transient fault (full disk, busy database) stops
     /// the batch and is returned, with the item still pending.
+    ///
+    /// Each item's store-free work (summary, gist, topics, its grouping terms) is prepared on
+    /// the blocking pool, one item per core at a time, in queue order; meanwhile the prepared
+    /// items take their turn at the store strictly in that order, one transaction each, so
+    /// every item is grouped against all the items before it, as one at a time would.
     pub async fn process_batch(
         self: &Arc<Self>,
         limit: usize,
@@ -57,22 +65,34 @@ impl Desk {
         if count == 0 {
             return Ok(0);
         }
-        let mut pages = self.fetch_pages(&batch).await;
-        for item in batch {
-            let id = item.id;
-            let retry_at = if item.failures + 1 >= MAX_ITEM_ATTEMPTS {
+        let pages = self.fetch_pages(&batch).await;
+        let (mut preparing, mut feeder) = self.prepare_in_order(batch, pages);
+        while let Some(next) = preparing.recv().await {
+            let Preparing { id, failures, work } = next;
+            let retry_at = if failures + 1 >= MAX_ITEM_ATTEMPTS {
                 now + SET_ASIDE_RETRY
             } else {
-                now + ITEM_RETRY_AFTER * 2i32.pow(item.failures)
+                now + ITEM_RETRY_AFTER * 2i32.pow(failures)
             };
-            let page = pages.remove(&id).flatten();
-            let started = std::time::Instant::now();
-            let processed = self.process_item(item, page, now).await;
+            let (processed, took) = match work.await {
+                Ok(prepared) => {
+                    let started = std::time::Instant::now();
+                    let prepare_took = prepared.took;
+                    let desk = Arc::clone(self);
+                    let stored =
+                        tokio::task::spawn_blocking(move || desk.store_item(&prepared, now))
+                            .await
+                            .map_err(|e| PipelineError::Panicked(e.to_string()))
+                            .and_then(|stored| stored);
+                    (stored, prepare_took + started.elapsed())
+                }
+                Err(e) => (Err(PipelineError::Panicked(e.to_string())), Duration::ZERO),
+            };
             match processed {
-                Ok(()) => self.metrics.item(ItemResult::Processed, started.elapsed()),
+                Ok(()) => self.metrics.item(ItemResult::Processed, took),
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
-                    self.metrics.item(ItemResult::Failed, started.elapsed());
+                    self.metrics.item(ItemResult::Failed, took);
                     let error = e.to_string();
                     let failures = self.store().record_item_failure(id, &error, retry_at)?;
                     if failures >= MAX_ITEM_ATTEMPTS {
@@ -84,7 +104,54 @@ impl Desk {
                 }
             }
         }
+        // Only the LLM's code runs there outside the blocking pool: a panic in it is the
+        // batch's, as it was when summaries were asked for in line.
+        (&mut feeder.0)
+            .await
+            .map_err(|e| PipelineError::Panicked(e.to_string()))?;
         Ok(count)
+    }
+
+    /// Starts preparing the batch's items, in order, at most one per core at a time: the
+    /// receiver yields each item's preparation in queue order. LLM summaries (network calls)
+    /// are asked for one item after another, as before, ahead of each item's preparation.
+    fn prepare_in_order(
+        self: &Arc<Self>,
+        batch: Vec<ItemRow>,
+        mut pages: HashMap<ItemId, Option<String>>,
+    ) -> (mpsc::Receiver<Preparing>, Feeder) {
+        let (sender, receiver) = mpsc::channel(batch.len().max(1));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let slots = Arc::new(Semaphore::new(cores));
+        // The topics in force for the whole batch (config plus those added from Discord).
+        let topics = Arc::new(crate::store::effective_topics(&self.config, &self.store()));
+        let desk = Arc::clone(self);
+        let feeder = tokio::spawn(async move {
+            for item in batch {
+                let started = std::time::Instant::now();
+                let (id, failures) = (item.id, item.failures);
+                let (text, source) = article_text(&item, pages.remove(&id).flatten());
+                let summary = desk.llm_summary(&item, &text).await;
+                let asked = started.elapsed();
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                    return;
+                };
+                let (desk, topics) = (Arc::clone(&desk), Arc::clone(&topics));
+                let work = tokio::task::spawn_blocking(move || {
+                    let started = std::time::Instant::now();
+                    let mut prepared = desk.prepare(item, text, source, summary, &topics);
+                    prepared.took = asked + started.elapsed();
+                    drop(slot);
+                    prepared
+                });
+                let next = Preparing { id, failures, work };
+                if sender.send(next).await.is_err() {
+                    // The batch stopped at a fault: nothing more to prepare.
+                    return;
+                }
+            }
+        });
+        (receiver, Feeder(feeder))
     }
 
     /// Where an item's text comes from, per the feed's `full_text` setting.
@@ -169,39 +236,17 @@ impl Desk {
         out
     }
 
-    async fn process_item(
-        self: &Arc<Self>,
-        item: ItemRow,
-        page: Option<String>,
-        now: Timestamp,
-    ) -> Result<(), PipelineError> {
-        let feed_text = item.feed_text.trim();
-        let (text, source) = match page {
-            Some(page) if page.chars().count() > feed_text.chars().count() => {
-                (page, TextSource::Page)
-            }
-            _ if !feed_text.is_empty() => (feed_text.to_string(), TextSource::Feed),
-            _ => (String::new(), TextSource::Missing),
-        };
+    /// The LLM's summary of the item, when one is configured (a network call, made here
+    /// outside the blocking pool); None leaves the extractive summary to [`Desk::prepare`].
+    async fn llm_summary(&self, item: &ItemRow, text: &str) -> Option<String> {
+        let llm = self.llm.as_ref()?;
         let opts = self.summary_options();
-        // An LLM summary is a network call: made here, outside the blocking pool.
-        let summary = match &self.llm {
-            Some(llm) => {
-                let extractive = || summarize::summarize(Some(&item.title), &text, opts);
-                Some(
-                    llm.summarize(&item.title, &text, &self.store, extractive)
-                        .await
-                        .0,
-                )
-            }
-            None => None,
-        };
-        let desk = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            desk.finish_processing(&item, &text, source, summary, now)
-        })
-        .await
-        .map_err(|e| PipelineError::Panicked(e.to_string()))?
+        let extractive = || summarize::summarize(Some(&item.title), text, opts);
+        Some(
+            llm.summarize(&item.title, text, &self.store, extractive)
+                .await
+                .0,
+        )
     }
 
     /// Whether the item's feed requires topics (`require_topics`) and the item matched none:
@@ -217,51 +262,106 @@ impl Desk {
         }))
     }
 
-    /// The CPU-bound rest of an item: summary (unless given), topics, story and Related, and
-    /// the "processed" mark, the last three in one transaction.
-    fn finish_processing(
+    /// The store-free, CPU-bound part of an item: summary (unless given), gist, topics and
+    /// the terms grouping reads. Same item, same result, whenever and wherever it runs.
+    fn prepare(
         &self,
-        item: &ItemRow,
-        text: &str,
+        item: ItemRow,
+        text: String,
         source: TextSource,
         summary: Option<String>,
-        now: Timestamp,
-    ) -> Result<(), PipelineError> {
+        topics: &[(String, Query)],
+    ) -> Prepared {
         let summary = summary.unwrap_or_else(|| {
-            summarize::summarize(Some(&item.title), text, self.summary_options())
+            summarize::summarize(Some(&item.title), &text, self.summary_options())
         });
-        let gist = summarize::gist(Some(&item.title), text);
-        let doc = TopicDoc::new(&item.title, text);
-        // Config topics plus those added from Discord.
-        let all_topics = crate::store::effective_topics(&self.config, &self.store());
-        let topics: Vec<String> = all_topics
-            .into_iter()
+        let gist = summarize::gist(Some(&item.title), &text);
+        let doc = TopicDoc::new(&item.title, &text);
+        let topics = topics
+            .iter()
             .filter(|(_, query)| query.matches(&doc))
-            .map(|(name, _)| name)
+            .map(|(name, _)| name.clone())
             .collect();
+        let terms = ItemTerms::new(&item.title, &text);
+        Prepared {
+            item,
+            text,
+            source,
+            summary,
+            gist,
+            topics,
+            terms,
+            took: Duration::ZERO,
+        }
+    }
+
+    /// The store's part of an item: story and Related, and the "processed" mark, in one
+    /// transaction.
+    fn store_item(&self, p: &Prepared, now: Timestamp) -> Result<(), PipelineError> {
         let settings = RelateSettings::from(&self.config.related);
-        let held_back = item.announce && self.filtered_out(item, &topics)?;
+        let held_back = p.item.announce && self.filtered_out(&p.item, &p.topics)?;
         // Grouping and "processed" land together: a crash between them would leave a story
         // naming an unprocessed item, and the retry would give the item a second story.
         self.store().atomically(|store| {
             if held_back {
                 // Before grouping, so its story is not announced on its account.
-                store.hold_back_item(item.id)?;
+                store.hold_back_item(p.item.id)?;
             }
-            relate::relate_item(store, item, text, &settings)?;
+            relate::relate_prepared(store, &p.item, &p.terms, &settings)?;
             store.finish_item(
-                item.id,
+                p.item.id,
                 &ProcessedItem {
-                    text,
-                    text_source: source,
-                    summary: &summary,
-                    gist: &gist,
-                    topics: &topics,
+                    text: &p.text,
+                    text_source: p.source,
+                    summary: &p.summary,
+                    gist: &p.gist,
+                    topics: &p.topics,
                 },
                 now,
             )
         })?;
         Ok(())
+    }
+}
+
+/// The task that starts the batch's preparations. Stopped when the batch ends early, however
+/// it ends (a transient fault, a shutdown cutting processing off): the items behind stay
+/// pending, and nothing more is prepared or asked of the LLM for them.
+struct Feeder(tokio::task::JoinHandle<()>);
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// An item on its way to the store: its preparation, running or done.
+struct Preparing {
+    id: ItemId,
+    failures: u32,
+    work: tokio::task::JoinHandle<Prepared>,
+}
+
+/// An item's store-free results, waiting for its turn at the store.
+struct Prepared {
+    item: ItemRow,
+    text: String,
+    source: TextSource,
+    summary: String,
+    gist: String,
+    topics: Vec<String>,
+    terms: ItemTerms,
+    /// Time spent on the item so far (its LLM summary and its preparation, not the waits).
+    took: Duration,
+}
+
+/// The item's text and where it came from: the article page when it says more than the feed.
+fn article_text(item: &ItemRow, page: Option<String>) -> (String, TextSource) {
+    let feed_text = item.feed_text.trim();
+    match page {
+        Some(page) if page.chars().count() > feed_text.chars().count() => (page, TextSource::Page),
+        _ if !feed_text.is_empty() => (feed_text.to_string(), TextSource::Feed),
+        _ => (String::new(), TextSource::Missing),
     }
 }
 

@@ -301,6 +301,27 @@ pub(crate) fn record_statements(
     seen
 }
 
+/// Starts counting the virtual machine steps this store's statements take (in hundreds, so
+/// about): how much of the store a call reads, whatever its statements.
+#[cfg(test)]
+pub(crate) fn count_vm_steps(store: &mut Store) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const EVERY: u64 = 100;
+    let steps = std::sync::Arc::new(AtomicU64::new(0));
+    let sink = std::sync::Arc::clone(&steps);
+    store
+        .conn
+        .progress_handler(
+            EVERY as i32,
+            Some(move || {
+                sink.fetch_add(EVERY, Ordering::Relaxed);
+                false
+            }),
+        )
+        .expect("progress handler installed");
+    steps
+}
+
 pub(crate) fn ts_to_sql(t: Timestamp) -> i64 {
     t.as_second()
 }

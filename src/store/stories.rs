@@ -89,6 +89,13 @@ const STORY_PAGE_SQL: &str =
     "SELECT s.id, s.lead_item_id, s.published_at, s.updated_at, s.announce FROM stories s
      WHERE s.announce = 1 ORDER BY s.published_at DESC, s.id DESC LIMIT ?1 OFFSET ?2";
 
+/// [`Store::stories_within`]'s two walks, parameters `from` and `to`: each reads one index
+/// range a story at a time and says whether the story also meets the other bound.
+const STORIES_ENDING_SQL: &str =
+    "SELECT published_at <= ?2 FROM stories WHERE updated_at >= ?1 ORDER BY updated_at";
+const STORIES_STARTING_SQL: &str = "SELECT updated_at >= ?1 FROM stories WHERE published_at <= ?2
+     ORDER BY published_at DESC, id DESC";
+
 impl Store {
     /// Opens a new story led by `item`.
     pub fn create_story(&mut self, item: ItemId) -> Result<StoryId> {
@@ -220,19 +227,37 @@ impl Store {
 
     /// Stories whose coverage span lies within `window` of `at` (last coverage no earlier than
     /// `at − window`, first no later than `at + window`), counted up to `limit`.
+    ///
+    /// Either bound alone can hold most of the store: the stories last covered after
+    /// `at − window` are every later story when `at` is old (a back catalogue older than the
+    /// desk's history), those first covered before `at + window` every earlier one when it is
+    /// new and the window quiet. So both are walked in turn, a story at a time, and the first
+    /// walk to finish answers: each alone gives the count, and together they cost twice the
+    /// cheaper one.
     pub fn stories_within(&self, at: Timestamp, window: SignedDuration, limit: i64) -> Result<i64> {
-        let from = at.checked_sub(window).unwrap_or(Timestamp::MIN);
-        let to = at.checked_add(window).unwrap_or(Timestamp::MAX);
-        // Rows counted here, not by a COUNT over a subquery: one bounded index range.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM stories WHERE updated_at >= ?1 AND published_at <= ?2 LIMIT ?3",
-        )?;
-        let mut rows = stmt.query(params![ts_to_sql(from), ts_to_sql(to), limit])?;
-        let mut count = 0;
-        while rows.next()?.is_some() {
-            count += 1;
+        let from = ts_to_sql(at.checked_sub(window).unwrap_or(Timestamp::MIN));
+        let to = ts_to_sql(at.checked_add(window).unwrap_or(Timestamp::MAX));
+        if limit <= 0 {
+            return Ok(0);
         }
-        Ok(count)
+        let mut by_end = self.conn.prepare_cached(STORIES_ENDING_SQL)?;
+        let mut by_start = self.conn.prepare_cached(STORIES_STARTING_SQL)?;
+        let mut walks = [
+            by_end.query(params![from, to])?,
+            by_start.query(params![from, to])?,
+        ];
+        let mut counts = [0i64; 2];
+        loop {
+            for (walk, count) in walks.iter_mut().zip(&mut counts) {
+                match walk.next()? {
+                    Some(row) => *count += i64::from(row.get::<_, bool>(0)?),
+                    None => return Ok(*count),
+                }
+                if *count >= limit {
+                    return Ok(limit);
+                }
+            }
+        }
     }
 
     /// Centroids of the given stories (stories without one are left out).
@@ -390,7 +415,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{query_plan, temp_store};
+    use crate::store::{count_vm_steps, query_plan, temp_store};
 
     /// Digests, feeds out and pages read the newest stories through `stories_published` and
     /// stop at their limit; without it each sorts every story stored (a temporary B-tree).
@@ -408,5 +433,72 @@ mod tests {
         }
         let plan = query_plan(&store, STORY_PAGE_SQL);
         assert_eq!(plan, "SCAN s USING INDEX stories_published", "{plan}");
+    }
+
+    /// Grouping counts the stories competing around each item. An item older than the desk's
+    /// history (a new feed's back catalogue) has none, and counting them must not read every
+    /// later story, as walking the stories last covered after its window did.
+    #[test]
+    fn competing_stories_are_counted_from_the_side_where_few_lie() {
+        let (_dir, mut store) = temp_store();
+        let hour = 3_600;
+        let start = 1_780_000_000;
+        let stories = 4_000;
+        // A story an hour, each covered for two hours.
+        let tx = store.conn.transaction().expect("transaction");
+        for n in 0..stories {
+            tx.execute(
+                "INSERT INTO stories (lead_item_id, published_at, updated_at, announce)
+                 VALUES (1, ?1, ?2, 1)",
+                params![start + n * hour, start + n * hour + 2 * hour],
+            )
+            .expect("story");
+        }
+        tx.commit().expect("commit");
+        let window = SignedDuration::from_hours(72);
+        let expected = |at: i64| -> i64 {
+            let (from, to) = (at - 72 * hour, at + 72 * hour);
+            store
+                .conn
+                .query_row(
+                    "SELECT COUNT(*) FROM stories WHERE updated_at >= ?1 AND published_at <= ?2",
+                    [from, to],
+                    |r| r.get::<_, i64>(0),
+                )
+                .expect("count")
+                .min(64)
+        };
+        let year = 365 * 24 * hour;
+        let times = [
+            start - year,
+            start - 70 * hour,
+            start + 10 * hour,
+            start + 2_000 * hour,
+            start + (stories + 70) * hour,
+            start + year,
+        ];
+        let wanted: Vec<i64> = times.iter().map(|&at| expected(at)).collect();
+        assert_eq!(wanted, [0, 3, 64, 64, 4, 0]);
+        let steps = count_vm_steps(&mut store);
+        for (&at, &want) in times.iter().zip(&wanted) {
+            let at = ts_from_sql(at);
+            assert_eq!(store.stories_within(at, window, 64).expect("count"), want);
+        }
+        steps.store(0, std::sync::atomic::Ordering::Relaxed);
+        store
+            .stories_within(ts_from_sql(start - year), window, 64)
+            .expect("count");
+        let used = steps.load(std::sync::atomic::Ordering::Relaxed);
+        // Walking every later story took 16,000 here.
+        assert!(used < 2_000, "{used} steps");
+        // Each walk reads its own index in its order, with no sort.
+        assert_eq!(
+            query_plan(&store, STORIES_ENDING_SQL),
+            "SEARCH stories USING INDEX stories_updated (updated_at>?)"
+        );
+        assert_eq!(
+            query_plan(&store, STORIES_STARTING_SQL),
+            "SEARCH stories USING INDEX stories_published (published_at<?)"
+        );
     }
 }

@@ -20,6 +20,7 @@ mod item_bounds;
 mod llm;
 mod parse;
 mod pipeline;
+mod process_order;
 mod reach;
 mod relate;
 mod retention;
