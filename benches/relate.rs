@@ -207,6 +207,18 @@ fn fill_chunk(
         .unwrap();
 }
 
+/// The names of probe `n`: every other probe is further coverage of one of the 50 newest
+/// stories, the rest a new story.
+fn probe_names(n: usize, generator: &mut Generator, corpus: &Corpus) -> Vec<String> {
+    if n.is_multiple_of(2) {
+        let recent = corpus.stories.len().saturating_sub(50);
+        let pick = recent + generator.rng.below(corpus.stories.len() - recent);
+        corpus.stories[pick].clone()
+    } else {
+        generator.story_names()
+    }
+}
+
 /// Runs `PROBES` new articles through the engine; returns sorted durations in µs.
 fn probe(
     store: &mut Store,
@@ -217,13 +229,7 @@ fn probe(
     let settings = RelateSettings::default();
     let mut times = Vec::with_capacity(PROBES);
     for n in 0..PROBES {
-        let names = if n % 2 == 0 {
-            let recent = corpus.stories.len().saturating_sub(50);
-            let pick = recent + generator.rng.below(corpus.stories.len() - recent);
-            corpus.stories[pick].clone()
-        } else {
-            generator.story_names()
-        };
+        let names = probe_names(n, generator, corpus);
         let (title, text) = generator.article(&names);
         let published = t0() + SignedDuration::from_mins(corpus.published as i64);
         corpus.published += 1;
@@ -454,13 +460,7 @@ fn throughput(sizes: &[usize]) {
         let fill_s = fill_start.elapsed().as_secs_f64();
         // The same borrowed texts at every size; names and background drawn afresh.
         for n in 0..THROUGHPUT_ITEMS {
-            let names = if n % 2 == 0 {
-                let recent = corpus.stories.len().saturating_sub(50);
-                let pick = recent + generator.rng.below(corpus.stories.len() - recent);
-                corpus.stories[pick].clone()
-            } else {
-                generator.story_names()
-            };
+            let names = probe_names(n, &mut generator, &corpus);
             let (title, lead) = generator.article(&names);
             let body = match texts.get(n % texts.len().max(1)) {
                 Some(text) => text.clone(),
