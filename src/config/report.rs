@@ -23,8 +23,10 @@ pub(super) struct Report<'t> {
     root_span: Range<usize>,
     /// The document as written: paths in issues use its array indices.
     original: DeTable<'t>,
-    /// The document without the fields that failed to deserialize.
-    pruned: DeTable<'t>,
+    /// The document without the fields that failed to deserialize, once one has (until then
+    /// the original: a config of 10,000 feeds is tens of megabytes as a table, so it is not
+    /// copied for nothing).
+    pruned: Option<DeTable<'t>>,
     issues: Vec<ConfigIssue>,
     /// Fields whose deserialization failed: a validation of the default that replaced one would
     /// only repeat the error.
@@ -55,11 +57,15 @@ impl<'t> Report<'t> {
             text,
             file,
             root_span,
-            pruned: original.clone(),
+            pruned: None,
             original,
             issues: Vec::new(),
             failed: HashSet::new(),
         })
+    }
+
+    fn pruned(&self) -> &DeTable<'t> {
+        self.pruned.as_ref().unwrap_or(&self.original)
     }
 
     /// Deserializes the document, recording each error and removing the field it is about (the
@@ -67,7 +73,7 @@ impl<'t> Report<'t> {
     /// error cannot be traced to a field.
     pub(super) fn deserialize<T: DeserializeOwned>(&mut self) -> Option<T> {
         for _ in 0..MAX_DESERIALIZE_ERRORS {
-            let document = Spanned::new(self.root_span.clone(), self.pruned.clone());
+            let document = Spanned::new(self.root_span.clone(), self.pruned().clone());
             let error = match T::deserialize(toml::de::Deserializer::from(document)) {
                 Ok(value) => return Some(value),
                 Err(error) => error,
@@ -75,10 +81,10 @@ impl<'t> Report<'t> {
             let span = error.span();
             let at = span
                 .as_ref()
-                .and_then(|span| document::path_at(&self.pruned, span));
+                .and_then(|span| document::path_at(self.pruned(), span));
             let mut field = at
                 .as_ref()
-                .map(|p| document::original_path(&self.original, &self.pruned, p))
+                .map(|p| document::original_path(&self.original, self.pruned(), p))
                 .unwrap_or_default();
             if let Some(name) = missing_field(error.message()) {
                 field.push_key(name);
@@ -95,9 +101,10 @@ impl<'t> Report<'t> {
                     error.message(),
                 ));
             }
-            match at {
-                Some(path) if document::remove(&mut self.pruned, &path) => {}
-                _ => return None,
+            let path = at?;
+            let pruned = self.pruned.get_or_insert_with(|| self.original.clone());
+            if !document::remove(pruned, &path) {
+                return None;
             }
         }
         None
@@ -116,7 +123,7 @@ impl<'t> Report<'t> {
         let path = FieldPath::parse(field);
         let others: Vec<FieldPath> = others.iter().map(|o| FieldPath::parse(o)).collect();
         let moot = std::iter::once(&path).chain(&others).any(|p| {
-            let written = document::original_path(&self.original, &self.pruned, p);
+            let written = document::original_path(&self.original, self.pruned(), p);
             self.failed.contains(&written.to_string())
         });
         if moot {
@@ -124,10 +131,10 @@ impl<'t> Report<'t> {
         }
         let located = std::iter::once(&path)
             .chain(&others)
-            .find(|p| document::exists(&self.pruned, p))
+            .find(|p| document::exists(self.pruned(), p))
             .unwrap_or(&path);
-        let span = document::span_of(&self.pruned, located);
-        let field = document::original_path(&self.original, &self.pruned, &path).to_string();
+        let span = document::span_of(self.pruned(), located);
+        let field = document::original_path(&self.original, self.pruned(), &path).to_string();
         self.issues.push(issue(
             self.text,
             self.file,

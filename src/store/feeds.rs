@@ -1,5 +1,7 @@
 //! Feeds: identity, HTTP validators, body hash, health and next poll time.
 
+use std::collections::{HashMap, HashSet};
+
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -47,6 +49,17 @@ pub enum PollRecord<'a> {
     Failure,
 }
 
+/// The poll of a feed that had nothing new, kept to be recorded with others in one
+/// transaction ([`Store::record_unchanged_polls`]).
+#[derive(Debug, Clone)]
+pub struct UnchangedPoll {
+    pub id: FeedId,
+    pub validators: Validators,
+    pub body_hash: Option<String>,
+    pub health: FeedHealth,
+    pub next: Timestamp,
+}
+
 const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.origin, f.active, f.title, f.etag, f.last_modified, \
      f.body_hash, f.status, f.consecutive_failures, f.failing_since, f.last_error, f.last_success, \
      f.last_attempt, f.next_fetch_at, f.seeded, f.item_count, f.allow_private";
@@ -82,19 +95,43 @@ fn feed_from_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
 impl Store {
     /// Makes the stored feed list match the config: new feeds are added (due now), renamed feeds
     /// renamed, feeds gone from the config deactivated (their items stay). Feeds added by
-    /// commands (`origin != 'config'`) are left alone.
+    /// commands (`origin != 'config'`) are left alone. Only rows that change are written: every
+    /// start of a desk with thousands of feeds runs this.
     pub fn sync_config_feeds(&mut self, specs: &[FeedSpec], now: Timestamp) -> Result<()> {
         let tx = self.conn.savepoint()?;
-        tx.execute(
-            "UPDATE feeds SET active = 0 WHERE origin = ?1",
-            [FeedOrigin::Config],
-        )?;
+        // url -> (id, name, active, origin)
+        let mut known: HashMap<String, (FeedId, String, bool, FeedOrigin)> = tx
+            .prepare("SELECT id, url, name, active, origin FROM feeds")?
+            .query_map([], |r| {
+                Ok((r.get(1)?, (r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let wanted: HashSet<&str> = specs.iter().map(|s| s.url.as_str()).collect();
+        for (url, (id, _, active, origin)) in &known {
+            if *origin == FeedOrigin::Config && *active && !wanted.contains(url.as_str()) {
+                tx.prepare_cached("UPDATE feeds SET active = 0 WHERE id = ?1")?
+                    .execute([id])?;
+            }
+        }
         for spec in specs {
-            tx.execute(
-                "INSERT INTO feeds (url, name, origin, active, created_at) VALUES (?1, ?2, ?3, 1, ?4)
-                 ON CONFLICT (url) DO UPDATE SET name = excluded.name, active = 1",
-                params![spec.url, spec.name, FeedOrigin::Config, ts_to_sql(now)],
-            )?;
+            let unchanged = known
+                .get(&spec.url)
+                .is_some_and(|(_, name, active, _)| *active && *name == spec.name);
+            if unchanged {
+                continue;
+            }
+            let (id, origin): (FeedId, FeedOrigin) = tx
+                .prepare_cached(
+                    "INSERT INTO feeds (url, name, origin, active, created_at) VALUES (?1, ?2, ?3, 1, ?4)
+                     ON CONFLICT (url) DO UPDATE SET name = excluded.name, active = 1
+                     RETURNING id, origin",
+                )?
+                .query_row(
+                    params![spec.url, spec.name, FeedOrigin::Config, ts_to_sql(now)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+            // A URL listed twice: the second finds the first.
+            known.insert(spec.url.clone(), (id, spec.name.clone(), true, origin));
         }
         tx.commit()?;
         Ok(())
@@ -186,6 +223,26 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+
+    /// Records polls that found nothing new, all in one transaction: a warm round over
+    /// thousands of feeds would otherwise spend most of its time committing.
+    pub fn record_unchanged_polls(
+        &mut self,
+        polls: &[UnchangedPoll],
+        now: Timestamp,
+    ) -> Result<()> {
+        let tx = self.conn.savepoint()?;
+        for poll in polls {
+            let record = PollRecord::Success {
+                validators: &poll.validators,
+                body_hash: poll.body_hash.as_deref(),
+                meta: None,
+            };
+            record_poll_in(&tx, poll.id, record, &poll.health, poll.next, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 fn feed_sql() -> String {
@@ -222,10 +279,12 @@ pub(super) fn record_poll_in(
     next: Timestamp,
     now: Timestamp,
 ) -> Result<()> {
-    conn.execute(
+    // Cached statements: every poll of every feed runs these.
+    conn.prepare_cached(
         "UPDATE feeds SET status = ?2, consecutive_failures = ?3, failing_since = ?4, last_error = ?5,
              last_success = ?6, last_attempt = ?7, next_fetch_at = ?8 WHERE id = ?1",
-        params![
+    )?
+    .execute(params![
             id,
             health.status,
             health.consecutive_failures,
@@ -234,19 +293,23 @@ pub(super) fn record_poll_in(
             health.last_success.map(ts_to_sql),
             ts_to_sql(now),
             ts_to_sql(next)
-        ],
-    )?;
+    ])?;
     if let PollRecord::Success {
         validators,
         body_hash,
         meta,
     } = record
     {
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, seeded = 1,
                  body_hash = COALESCE(?4, body_hash) WHERE id = ?1",
-            params![id, validators.etag, validators.last_modified, body_hash],
-        )?;
+        )?
+        .execute(params![
+            id,
+            validators.etag,
+            validators.last_modified,
+            body_hash
+        ])?;
         if let Some(meta) = meta {
             conn.execute(
                 "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url) WHERE id = ?1",
@@ -323,6 +386,54 @@ mod tests {
             .expect("stored");
         assert_eq!(store.feed(ids[0]).expect("feed").item_count, 3);
         assert_eq!(store.feed(ids[1]).expect("feed").item_count, 2);
+    }
+
+    /// Every start syncs the config's feeds: rewriting each row (and the index entries under
+    /// it) made starting a desk of 10,000 feeds take a third of a second before any poll.
+    #[test]
+    fn syncing_the_same_feeds_again_writes_nothing_and_changes_are_still_applied() {
+        let (_dir, mut store) = store();
+        let spec = |n: u32, name: &str| FeedSpec {
+            name: name.to_string(),
+            url: format!("https://f{n}.example/feed"),
+        };
+        let specs: Vec<FeedSpec> = (0..50).map(|n| spec(n, &format!("F{n}"))).collect();
+        store.sync_config_feeds(&specs, at(0)).expect("feeds");
+        let before = store.conn.total_changes();
+        store.sync_config_feeds(&specs, at(10)).expect("again");
+        assert_eq!(store.conn.total_changes(), before, "rows written");
+
+        // Renamed, dropped, added, and one listed twice.
+        let mut changed = specs[..48].to_vec();
+        changed[0].name = "Renamed".to_string();
+        changed.push(spec(99, "New"));
+        changed.push(spec(99, "New again"));
+        store.sync_config_feeds(&changed, at(20)).expect("changed");
+        let feeds = store.feeds().expect("feeds");
+        let by_url = |n: u32| {
+            let url = format!("https://f{n}.example/feed");
+            feeds
+                .iter()
+                .find(|f| f.url == url)
+                .cloned()
+                .expect("stored")
+        };
+        assert_eq!(by_url(0).name, "Renamed");
+        assert!(!by_url(48).active && !by_url(49).active);
+        assert!(by_url(47).active);
+        assert_eq!(by_url(99).name, "New again");
+        assert_eq!(feeds.len(), 51);
+        // And back: the dropped ones return.
+        store.sync_config_feeds(&specs, at(30)).expect("back");
+        assert!(
+            store
+                .feeds()
+                .expect("feeds")
+                .iter()
+                .filter(|f| f.url.contains("f99"))
+                .all(|f| !f.active)
+        );
+        assert_eq!(store.active_feeds().expect("feeds").len(), 50);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use rusqlite::Connection;
 
 pub use columns::{FeedOrigin, TextSource};
 pub use digests::{ChannelState, DigestRecord, DigestStatus, DiscordPost, StoryOutlets};
-pub use feeds::{FeedRow, FeedSpec, PollRecord};
+pub use feeds::{FeedRow, FeedSpec, PollRecord, UnchangedPoll};
 pub use gauges::Gauges;
 pub use items::{ItemRow, MAX_TEXT_CHARS, NewItems, ProcessedItem, SearchHit};
 pub use lock::{WriterLock, lock_path};
@@ -320,6 +320,22 @@ pub(crate) fn count_vm_steps(store: &mut Store) -> std::sync::Arc<std::sync::ato
         )
         .expect("progress handler installed");
     steps
+}
+
+/// Starts counting the transactions this store commits.
+#[cfg(test)]
+pub(crate) fn count_commits(store: &mut Store) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let commits = std::sync::Arc::new(AtomicU64::new(0));
+    let sink = std::sync::Arc::clone(&commits);
+    store
+        .conn
+        .commit_hook(Some(move || {
+            sink.fetch_add(1, Ordering::Relaxed);
+            false
+        }))
+        .expect("commit hook installed");
+    commits
 }
 
 pub(crate) fn ts_to_sql(t: Timestamp) -> i64 {
