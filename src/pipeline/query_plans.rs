@@ -8,7 +8,9 @@ use jiff::Timestamp;
 
 use super::Desk;
 use crate::config::Config;
-use crate::store::{query_plan, record_statements};
+use crate::store::{
+    STATEMENT_CACHE, query_plan, record_statements, times_recompiled, times_run_cached,
+};
 
 /// A step whose cost grows with the store: a scan, or a subquery run for every row (such as a
 /// count of a feed's items).
@@ -97,4 +99,33 @@ query = "harbor OR bridge"
         })
         .collect();
     assert!(scans.is_empty(), "{scans:#?}");
+
+    // Every item runs these again: they must stay compiled. Statements pushed out of a cache
+    // too small, or whose plan expires on each use, were a tenth of the time per item.
+    assert!(
+        statements.len() <= STATEMENT_CACHE,
+        "{} statements, cache of {STATEMENT_CACHE}",
+        statements.len()
+    );
+    let recompiled: Vec<(i32, &String)> = statements
+        .iter()
+        .map(|sql| (times_recompiled(&store, sql), sql))
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    assert!(recompiled.is_empty(), "{recompiled:#?}");
+    // And they come from the cache: compiled once, not on each run. Transaction control
+    // (savepoints) and the full-text index's own statements are prepared by SQLite and
+    // rusqlite themselves.
+    let runs = seen.lock().expect("recorded").clone();
+    let compiled_each_time: Vec<(usize, i32, &String)> = statements
+        .iter()
+        .filter(|sql| !sql.starts_with("SAVEPOINT") && !sql.starts_with("RELEASE"))
+        .filter(|sql| !sql.contains("'main'.'items_fts_"))
+        .map(|sql| {
+            let times = runs.iter().filter(|r| *r == sql).count();
+            (times, times_run_cached(&store, sql), sql)
+        })
+        .filter(|(times, cached, _)| *times > 1 && (*cached as usize) < *times)
+        .collect();
+    assert!(compiled_each_time.is_empty(), "{compiled_each_time:#?}");
 }

@@ -201,7 +201,8 @@ impl Store {
     pub fn item(&self, id: ItemId) -> Result<ItemRow> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
         self.conn
-            .query_row(&sql, [id], item_from_row)
+            .prepare_cached(&sql)?
+            .query_row([id], item_from_row)
             .optional()?
             .ok_or(StoreError::NotFound {
                 what: "item",
@@ -211,7 +212,11 @@ impl Store {
 
     pub fn item_by_url(&self, url: &str) -> Result<Option<ItemRow>> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE url = ?1 ORDER BY id LIMIT 1");
-        Ok(self.conn.query_row(&sql, [url], item_from_row).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([url], item_from_row)
+            .optional()?)
     }
 
     /// Items stored but not processed yet: those to be announced first, then the back
@@ -227,7 +232,8 @@ impl Store {
     /// Keeps an item out of digests (a feed filter it does not pass); it stays searchable.
     pub fn hold_back_item(&mut self, id: ItemId) -> Result<()> {
         self.conn
-            .execute("UPDATE items SET announce = 0 WHERE id = ?1", [id])?;
+            .prepare_cached("UPDATE items SET announce = 0 WHERE id = ?1")?
+            .execute([id])?;
         Ok(())
     }
 
@@ -266,39 +272,37 @@ impl Store {
     ) -> Result<()> {
         let text = crate::terms::head(done.text, MAX_TEXT_CHARS);
         let tx = self.conn.savepoint()?;
-        let (title, feed_text): (String, String) = tx.query_row(
-            "SELECT title, feed_text FROM items WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (title, feed_text): (String, String) = tx
+            .prepare_cached("SELECT title, feed_text FROM items WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         // The feed's text that became the article text is kept once, as `text`.
         let feed_text_is_text =
             done.text_source == TextSource::Feed && !text.is_empty() && feed_text.trim() == text;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE items SET text = ?2, text_source = ?3, summary = ?4, gist = ?5, processed_at = ?6,
                  feed_text = CASE WHEN ?7 THEN '' ELSE feed_text END
              WHERE id = ?1",
-            params![
-                id,
-                text,
-                done.text_source,
-                done.summary,
-                done.gist,
-                ts_to_sql(now),
-                feed_text_is_text
-            ],
-        )?;
-        tx.execute("DELETE FROM items_fts WHERE rowid = ?1", [id])?;
-        tx.execute(
-            "INSERT INTO items_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
-            params![id, title, text],
-        )?;
-        tx.execute("DELETE FROM topic_matches WHERE item_id = ?1", [id])?;
+        )?
+        .execute(params![
+            id,
+            text,
+            done.text_source,
+            done.summary,
+            done.gist,
+            ts_to_sql(now),
+            feed_text_is_text
+        ])?;
+        tx.prepare_cached("DELETE FROM items_fts WHERE rowid = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("INSERT INTO items_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, title, text])?;
+        tx.prepare_cached("DELETE FROM topic_matches WHERE item_id = ?1")?
+            .execute([id])?;
         for topic in done.topics {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO topic_matches (item_id, topic) VALUES (?1, ?2)",
-                params![id, topic],
-            )?;
+            )?
+            .execute(params![id, topic])?;
         }
         tx.commit()?;
         Ok(())

@@ -120,6 +120,27 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Prepared statements kept per connection. Processing an item runs a few dozen distinct
+/// statements; with rusqlite's default of 16 they pushed each other out of the cache and
+/// every item compiled most of its SQL again.
+pub(crate) const STATEMENT_CACHE: usize = 128;
+
+/// Settings every connection gets. The query planner's stability guarantee keeps a cached
+/// statement's plan whatever its parameters: without it SQLite compiles a statement again
+/// whenever a parameter's value could change the plan (a full-text query's LIMIT, a term
+/// compared with a partial index's condition), and a statement taken from the cache has had
+/// its parameters cleared, so such statements were compiled again on every use. Plans are
+/// checked with parameters unbound (`query_plan` tests), which is what they now always are.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
@@ -131,7 +152,7 @@ impl Store {
             path: path.display().to_string(),
             source,
         })?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -154,7 +175,7 @@ impl Store {
             path: path.display().to_string(),
             source,
         })?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        configure(&conn)?;
         let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = migrations::CURRENT_VERSION;
         if found > known {
@@ -320,6 +341,27 @@ pub(crate) fn count_vm_steps(store: &mut Store) -> std::sync::Arc<std::sync::ato
         )
         .expect("progress handler installed");
     steps
+}
+
+/// How many times the cached statement for `sql` was compiled again since it was first
+/// prepared (0 for a statement not in the cache).
+#[cfg(test)]
+pub(crate) fn times_recompiled(store: &Store, sql: &str) -> i32 {
+    store
+        .conn
+        .prepare_cached(sql)
+        .map(|stmt| stmt.get_status(rusqlite::StatementStatus::RePrepare))
+        .unwrap_or(0)
+}
+
+/// How many times the statement for `sql` in the cache has run (0 for one not in the cache).
+#[cfg(test)]
+pub(crate) fn times_run_cached(store: &Store, sql: &str) -> i32 {
+    store
+        .conn
+        .prepare_cached(sql)
+        .map(|stmt| stmt.get_status(rusqlite::StatementStatus::Run))
+        .unwrap_or(0)
 }
 
 /// Starts counting the transactions this store commits.

@@ -100,20 +100,17 @@ impl Store {
     /// Opens a new story led by `item`.
     pub fn create_story(&mut self, item: ItemId) -> Result<StoryId> {
         let tx = self.conn.savepoint()?;
-        let (published, announce): (i64, bool) = tx.query_row(
-            "SELECT published_at, announce FROM items WHERE id = ?1",
-            [item],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        tx.execute(
-            "INSERT INTO stories (lead_item_id, published_at, updated_at, announce) VALUES (?1, ?2, ?2, ?3)",
-            params![item, published, announce],
-        )?;
+        let (published, announce): (i64, bool) = tx
+            .prepare_cached("SELECT published_at, announce FROM items WHERE id = ?1")?
+            .query_row([item], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tx.prepare_cached(
+            "INSERT INTO stories (lead_item_id, published_at, updated_at, announce)
+             VALUES (?1, ?2, ?2, ?3)",
+        )?
+        .execute(params![item, published, announce])?;
         let story = StoryId(tx.last_insert_rowid());
-        tx.execute(
-            "UPDATE items SET story_id = ?2 WHERE id = ?1",
-            params![item, story],
-        )?;
+        tx.prepare_cached("UPDATE items SET story_id = ?2 WHERE id = ?1")?
+            .execute(params![item, story])?;
         tx.commit()?;
         Ok(story)
     }
@@ -123,48 +120,49 @@ impl Store {
     /// announceable.
     pub fn attach_to_story(&mut self, item: ItemId, story: StoryId) -> Result<()> {
         let tx = self.conn.savepoint()?;
-        let (published, announce): (i64, bool) = tx.query_row(
-            "SELECT published_at, announce FROM items WHERE id = ?1",
-            [item],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        tx.execute(
-            "UPDATE items SET story_id = ?2 WHERE id = ?1",
-            params![item, story],
-        )?;
-        tx.execute(
+        let (published, announce): (i64, bool) = tx
+            .prepare_cached("SELECT published_at, announce FROM items WHERE id = ?1")?
+            .query_row([item], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tx.prepare_cached("UPDATE items SET story_id = ?2 WHERE id = ?1")?
+            .execute(params![item, story])?;
+        tx.prepare_cached(
             "UPDATE stories SET
                  lead_item_id = CASE WHEN ?2 < published_at THEN ?3 ELSE lead_item_id END,
                  published_at = MIN(published_at, ?2),
                  updated_at = MAX(updated_at, ?2),
                  announce = MAX(announce, ?4)
              WHERE id = ?1",
-            params![story, published, item, announce],
-        )?;
+        )?
+        .execute(params![story, published, item, announce])?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn story(&self, id: StoryId) -> Result<StoryRow> {
         self.conn
-            .query_row(
-                "SELECT id, lead_item_id, published_at, updated_at, announce FROM stories WHERE id = ?1",
-                [id],
-                story_from_row,
-            )
+            .prepare_cached(
+                "SELECT id, lead_item_id, published_at, updated_at, announce
+                 FROM stories WHERE id = ?1",
+            )?
+            .query_row([id], story_from_row)
             .optional()?
-            .ok_or(StoreError::NotFound { what: "story", id: id.0 })
+            .ok_or(StoreError::NotFound {
+                what: "story",
+                id: id.0,
+            })
     }
 
     /// Replaces a story's Related list (best first).
     pub fn set_related(&mut self, story: StoryId, related: &[RelatedLink]) -> Result<()> {
         let tx = self.conn.savepoint()?;
-        tx.execute("DELETE FROM story_related WHERE story_id = ?1", [story])?;
+        tx.prepare_cached("DELETE FROM story_related WHERE story_id = ?1")?
+            .execute([story])?;
         for (rank, link) in related.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO story_related (story_id, rank, related_story_id, score) VALUES (?1, ?2, ?3, ?4)",
-                params![story, rank as i64, link.story_id, link.score],
-            )?;
+            tx.prepare_cached(
+                "INSERT INTO story_related (story_id, rank, related_story_id, score)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![story, rank as i64, link.story_id, link.score])?;
         }
         tx.commit()?;
         Ok(())
