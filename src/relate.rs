@@ -398,10 +398,10 @@ fn relate_in_transaction(
         Some(url) => story_of_same_url(store, url, item.id)?,
         None => None,
     };
-    let scored = score_candidates(store, item, terms, &query, &df, docs)?;
+    let reach = Reach::new(item, settings, same_url);
+    let scored = score_candidates(store, item, terms, &query, &df, docs, &reach)?;
 
-    let group_window =
-        SignedDuration::try_from(settings.group_window).unwrap_or(SignedDuration::MAX);
+    let group_window = reach.group_window;
     let competing = store.stories_within(item.published, group_window, COMPETING_COUNTED)?;
     let bar = merge_bar(competing);
     let best_merge = scored
@@ -421,7 +421,15 @@ fn relate_in_transaction(
     update_centroid(store, story_id, own, &query, df, docs)?;
     store.add_document_terms(query.masses.keys().map(String::as_str))?;
 
-    let related = update_related(store, item, story_id, joined, &scored, settings)?;
+    let related = update_related(
+        store,
+        item,
+        story_id,
+        joined,
+        &scored,
+        &reach,
+        settings.max_related,
+    )?;
     tracing::debug!(item = %item.id, %story_id, joined, "related item");
     Ok(Relation {
         story_id,
@@ -444,7 +452,47 @@ fn within(at: Timestamp, story: &StoryTerms, window: SignedDuration) -> bool {
     after_start && before_end
 }
 
-/// Candidate stories from the index, scored against their centroids.
+/// The stories an item can be grouped with or relate to, by their coverage span alone.
+struct Reach {
+    at: Timestamp,
+    group_window: SignedDuration,
+    /// The Related window's start.
+    earliest: Timestamp,
+    /// The story of an item with the same URL, joined whatever its span.
+    same_url: Option<StoryId>,
+}
+
+impl Reach {
+    fn new(item: &ItemRow, settings: &RelateSettings, same_url: Option<StoryId>) -> Reach {
+        let related_window =
+            SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
+        Reach {
+            at: item.published,
+            group_window: SignedDuration::try_from(settings.group_window)
+                .unwrap_or(SignedDuration::MAX),
+            // A window reaching past the calendar's start bounds nothing.
+            earliest: item
+                .published
+                .checked_sub(related_window)
+                .unwrap_or(Timestamp::MIN),
+            same_url,
+        }
+    }
+
+    /// Whether the story may be joined (within the grouping window) or listed as Related
+    /// (begun within the Related window, no later than the item): the conditions
+    /// [`relate_in_transaction`] and [`update_related`] apply to a scored story.
+    fn covers(&self, story: &StoryTerms) -> bool {
+        self.same_url == Some(story.story_id)
+            || within(self.at, story, self.group_window)
+            || (story.published >= self.earliest && story.published <= self.at)
+    }
+}
+
+/// Candidate stories from the index, scored against their centroids. A candidate out of the
+/// item's [`Reach`] could change nothing, so it is passed over unscored: an old story shares
+/// rare words with new items as much as a recent one does, and scoring it may mean weighing
+/// its whole centroid again at today's document frequencies.
 fn score_candidates(
     store: &mut Store,
     item: &ItemRow,
@@ -452,11 +500,15 @@ fn score_candidates(
     query: &Query,
     df: &Frequencies,
     docs: i64,
+    reach: &Reach,
 ) -> Result<Vec<Scored>, StoreError> {
     let items = candidate_items(store, item, terms, df, docs)?;
     let stories = store.stories_of_items(&items)?;
     let mut out = Vec::with_capacity(stories.len());
     for mut terms in store.story_terms(&stories)? {
+        if !reach.covers(&terms) {
+            continue;
+        }
         let stale = docs as f64 > terms.norm_docs as f64 * NORM_REFRESH_GROWTH;
         let stored = if stale {
             None
@@ -548,15 +600,9 @@ fn update_related(
     story_id: StoryId,
     joined: bool,
     scored: &[Scored],
-    settings: &RelateSettings,
+    reach: &Reach,
+    max_related: usize,
 ) -> Result<Vec<RelatedLink>, StoreError> {
-    let related_window =
-        SignedDuration::try_from(settings.related_window).unwrap_or(SignedDuration::MAX);
-    // A window reaching past the calendar's start bounds nothing.
-    let earliest = item
-        .published
-        .checked_sub(related_window)
-        .unwrap_or(Timestamp::MIN);
     // Related is earlier coverage: stories that began before this one. A story that began
     // after it is later news (or another fragment of the same event), not background.
     let start = scored
@@ -569,7 +615,7 @@ fn update_related(
         if t.story_id != story_id
             && s.score >= RELATED_THRESHOLD
             && t.published <= start
-            && t.published >= earliest
+            && t.published >= reach.earliest
         {
             best.insert(t.story_id, (s.score, t.published));
         }
@@ -598,7 +644,7 @@ fn update_related(
     let related: Vec<RelatedLink> = ranked
         .into_iter()
         .take_while(|(score, _, _)| *score >= floor)
-        .take(settings.max_related)
+        .take(max_related)
         .map(|(score, _, story_id)| RelatedLink { story_id, score })
         .collect();
     store.set_related(story_id, &related)?;

@@ -490,3 +490,33 @@ fn an_entry_sharing_only_a_word_is_left_out_beside_the_same_thread() {
         r.related
     );
 }
+
+/// A candidate story that can be neither joined nor listed (out of the grouping window, begun
+/// before the Related window) is passed over: its centroid, stale since the store grew, is not
+/// weighed again. Old stories share rare words with new items as often as recent ones, so on
+/// a large store most candidates were such stories, each re-weighed term by term.
+#[test]
+fn a_story_out_of_every_window_is_not_weighed_again() {
+    let (_dir, mut store) = grounded_store();
+    let (outlet, title, text) = QUAKE_A[0];
+    let old = add(&mut store, outlet, "a0", 0, title, text).story_id;
+    let written = store.story_terms(&[old]).unwrap().remove(0).norm_docs;
+    // The store grows by more than a quarter: the old centroid's weights are stale.
+    busy_window(&mut store, 4);
+    let day = 24 * 60;
+    let (outlet, title, text) = QUAKE_A[1];
+    let late = add(&mut store, outlet, "a1", 200 * day, title, text);
+    assert!(!late.joined);
+    assert!(late.related.iter().all(|l| l.story_id != old));
+    let after = store.story_terms(&[old]).unwrap().remove(0).norm_docs;
+    assert_eq!(after, written, "re-weighed a story nothing could use");
+    // Within the Related window the same story is weighed again and listed.
+    let (outlet, title, text) = QUAKE_A[2];
+    let within = add(&mut store, outlet, "a2", 100 * day, title, text);
+    assert!(
+        within.related.iter().any(|l| l.story_id == old),
+        "{within:?}"
+    );
+    let after = store.story_terms(&[old]).unwrap().remove(0).norm_docs;
+    assert!(after > written, "{after} vs {written}");
+}
