@@ -6,7 +6,8 @@
 //! new ones. Vocabulary: story-specific rare "names" plus background words drawn with a Zipf-like
 //! (log-uniform rank) law, so a few words are everywhere and most are rare, as in news text.
 //!
-//! After each fill the full-text index is merged, as the daemon's daily maintenance does.
+//! After each fill the full-text index is merged, as the daemon's daily maintenance does, and the
+//! store is written out to disk (see [`settle`]) so no timed work inherits the fill's unwritten pages.
 //!
 //! Run: `cargo bench --bench relate`.
 //!
