@@ -11,7 +11,10 @@
 # Run by hand, not in CI: it installs nginx with apt-get when missing, and the Python poller's
 # two packages in a virtualenv under the work directory. Environment: FARM_DIR (work directory,
 # default /tmp/newsdesk-feed-farm), FARM_PORT (18080), NEWSDESK_BIN (target/release/newsdesk,
-# built if missing), FARM_THREADS (16: polling.concurrency and the Python poller's threads).
+# built if missing), FARM_THREADS (16: polling.concurrency and the Python poller's threads),
+# FARM_REUSE (1: keep the farm and both pollers' state that an earlier run left for each N, skip
+# the cold polls, and measure warm, then changed with the farm's next round of new items; the
+# round reached is kept in the farm's `round` file).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +22,7 @@ work=${FARM_DIR:-/tmp/newsdesk-feed-farm}
 port=${FARM_PORT:-18080}
 threads=${FARM_THREADS:-16}
 bin=${NEWSDESK_BIN:-$repo/target/release/newsdesk}
+reuse=${FARM_REUSE:-0}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 5000 10000)
 
@@ -48,9 +52,16 @@ timed() {
 declare -A result
 for n in "${sizes[@]}"; do
     farm=$work/n$n
-    rm -rf "$farm"
-    mkdir -p "$farm/tmp"
-    python3 "$repo/scripts/feed_farm.py" "$farm" "$n" "$port"
+    fresh=1
+    if [ "$reuse" = 1 ] && [ -f "$farm/farm.db" ] && [ -f "$farm/py-state.json" ]; then
+        fresh=0
+    else
+        rm -rf "$farm"
+        mkdir -p "$farm/tmp"
+        python3 "$repo/scripts/feed_farm.py" "$farm" "$n" "$port"
+        echo 0 > "$farm/round"
+    fi
+    round=$(( $(cat "$farm/round" 2> /dev/null || echo 1) + 1 ))
     stop_nginx
     cat > "$nginx_conf" <<CONF
 worker_processes 1;
@@ -68,9 +79,14 @@ CONF
     sed -i "s/^concurrency = .*/concurrency = $threads/; s/^per_host_concurrency = .*/per_host_concurrency = $threads/" "$farm/farm.toml"
     py() { timed "$work/venv/bin/python" "$repo/scripts/feed_farm_poll.py" "$farm/farm.toml" "$farm/py-state.json" "$threads"; }
     nd() { timed "$bin" --config "$farm/farm.toml" poll --all; }
-    result[py,cold,$n]=$(py); result[py,warm,$n]=$(py)
-    result[nd,cold,$n]=$(nd); result[nd,warm,$n]=$(nd)
-    python3 "$repo/scripts/feed_farm.py" "$farm" "$n" "$port" --round 1
+    if [ "$fresh" = 1 ]; then
+        result[py,cold,$n]=$(py); result[py,warm,$n]=$(py)
+        result[nd,cold,$n]=$(nd); result[nd,warm,$n]=$(nd)
+    else
+        result[py,warm,$n]=$(py); result[nd,warm,$n]=$(nd)
+    fi
+    python3 "$repo/scripts/feed_farm.py" "$farm" "$n" "$port" --round "$round"
+    echo "$round" > "$farm/round"
     result[py,changed,$n]=$(py); result[nd,changed,$n]=$(nd)
     items=$(sqlite3 "file:$farm/farm.db?mode=ro" "SELECT COUNT(*) FROM items")
     bytes=$(cat "$farm"/farm.db "$farm"/farm.db-wal 2> /dev/null | wc -c)
@@ -82,8 +98,12 @@ base=${sizes[0]}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
 cell() {
     local sys=$1 kind=$2 n=$3 secs kb
+    if [ -z "${result[$sys,$kind,$n]:-}" ]; then
+        printf "–"
+        return
+    fi
     read -r secs kb <<< "${result[$sys,$kind,$n]}"
-    read -r base_secs _ <<< "${result[$sys,$kind,$base]}"
+    read -r base_secs _ <<< "${result[$sys,$kind,$base]:-0 0}"
     printf "%s s (×%s), %s MB" "$secs" "$(ratio "$secs" "$base_secs")" "$((kb / 1024))"
 }
 echo
