@@ -1,6 +1,7 @@
 //! The desk's work on feeds and items, shared by the daemon, the CLI and the Discord commands:
 //! `poll` fetches a feed, decodes and parses it and stores what is new; `process` turns each
-//! stored item into article text, summary, story, Related and topics, one transaction per item.
+//! stored item into article text, summary, story, Related and topics, each item all or nothing
+//! (a few share a transaction, each in its own savepoint).
 
 mod poll;
 mod process;
