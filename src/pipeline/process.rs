@@ -123,7 +123,11 @@ impl Desk {
             let committed = desk.store().atomically(|store| {
                 for (id, failures, p) in &prepared {
                     let started = std::time::Instant::now();
-                    let result = desk.store_item(store, p, now);
+                    let result = match store.catching_panics(|s| desk.store_item(s, p, now)) {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(panic)) => Err(PipelineError::Panicked(panic)),
+                        Err(e) => Err(e.into()),
+                    };
                     let transient = matches!(&result, Err(e) if e.is_transient());
                     stored.push(Outcome {
                         id: *id,

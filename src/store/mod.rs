@@ -224,6 +224,33 @@ impl Store {
         }
     }
 
+    /// Runs `f` in a savepoint of its own and catches a panic in it: what `f` wrote, and any
+    /// savepoint it left open, is rolled back, and the panic's message is returned instead.
+    /// One item's bug must not take the items stored beside it in a transaction down with it.
+    pub fn catching_panics<T>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> T,
+    ) -> Result<std::result::Result<T, String>> {
+        self.conn.execute_batch("SAVEPOINT unwinding")?;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(value) => {
+                self.conn.execute_batch("RELEASE unwinding")?;
+                Ok(Ok(value))
+            }
+            Err(panic) => {
+                // Rolling back to this savepoint cancels every savepoint opened after it.
+                self.conn
+                    .execute_batch("ROLLBACK TO unwinding; RELEASE unwinding")?;
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panicked".to_string());
+                Ok(Err(message))
+            }
+        }
+    }
+
     /// Rolls back a transaction left open by a failed commit. Every transaction of the store
     /// begins and ends inside one call, so between calls none may be open: one that is would
     /// swallow every later write (nested in it, never committed) until the process ends.
