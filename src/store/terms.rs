@@ -61,33 +61,3 @@ impl Store {
         Ok(out)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::store::{StoreError, temp_store};
-
-    /// A panic while one item of a group is written undoes that item's writes, the savepoints
-    /// it left open included, and the group's other writes still commit.
-    #[test]
-    fn a_panic_inside_a_transaction_rolls_back_only_its_own_writes() {
-        let (_dir, mut store) = temp_store();
-        store
-            .atomically(|store| {
-                store.add_document_terms(["before"])?;
-                let caught = store.catching_panics(|store| {
-                    let _ = store.atomically(|store| -> Result<(), StoreError> {
-                        store.add_document_terms(["inside"])?;
-                        panic!("a bug in one item");
-                    });
-                })?;
-                assert_eq!(caught, Err("a bug in one item".to_string()));
-                store.add_document_terms(["after"])
-            })
-            .expect("the group commits");
-        let df = store
-            .document_frequencies(["before", "inside", "after"])
-            .expect("read");
-        assert_eq!((df["before"], df["inside"], df["after"]), (1, 0, 1));
-        assert_eq!(store.document_count().expect("count"), 2);
-    }
-}
