@@ -130,6 +130,51 @@ pub struct Relation {
     /// True when the item joined an existing story (other coverage of the same event).
     pub joined: bool,
     pub related: Vec<RelatedLink>,
+    /// The stories the item could have joined, with what the decision weighed.
+    pub candidates: Vec<MergeSignals>,
+}
+
+/// What an item's match with a story it could join looks like: the signals a same-event
+/// decision can weigh (`newsdesk relate --explain` prints them, so a decision rule can be
+/// fitted on labelled stories). Today's rule reads the cosine alone ([`merge_bar`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MergeSignals {
+    pub story_id: StoryId,
+    /// Cosine(item, story centroid).
+    pub cosine: f64,
+    /// Share of the item's names and numbers found in the centroid (0 without any).
+    pub entity_share: f64,
+    /// Items in the story.
+    pub story_items: i64,
+    /// Days since the story's last coverage, 0 to 3.
+    pub gap_days: f64,
+    /// The item's names and numbers.
+    pub entities: usize,
+    /// The item's distinct terms.
+    pub item_terms: usize,
+    /// Stories within the grouping window (counted up to a bound).
+    pub competing: i64,
+}
+
+impl MergeSignals {
+    fn of(scored: &Scored, item: &ItemRow, query: &Query, competing: i64) -> MergeSignals {
+        let gap = scored
+            .terms
+            .updated
+            .duration_until(item.published)
+            .as_secs_f64()
+            / 86_400.0;
+        MergeSignals {
+            story_id: scored.terms.story_id,
+            cosine: scored.score,
+            entity_share: scored.entity_share,
+            entities: query.entities.len(),
+            item_terms: query.masses.len(),
+            story_items: scored.terms.items,
+            gap_days: gap.clamp(0.0, 3.0),
+            competing,
+        }
+    }
 }
 
 /// Term → mass (`1 + ln tf` for an item; summed over items for a story). Ordered by term, so
@@ -258,11 +303,26 @@ pub fn decode_centroid(text: &str) -> (Masses, Frequencies) {
 struct Query {
     masses: Masses,
     weights: BTreeMap<String, f64>,
+    /// The item's name and number stems ([`entity_stems`]) among its masses.
+    entities: HashSet<String>,
+}
+
+/// How an item matches a story's centroid.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Match {
+    cosine: f64,
+    /// Share of the item's names and numbers that the centroid holds.
+    entity_share: f64,
 }
 
 impl Query {
-    fn new(masses: Masses, df: &Frequencies, docs: i64) -> Query {
+    fn new(masses: Masses, entities: &HashSet<String>, df: &Frequencies, docs: i64) -> Query {
         let norm = norm_of(&masses, df, docs);
+        let entities = entities
+            .iter()
+            .filter(|e| masses.contains_key(*e))
+            .cloned()
+            .collect();
         let weights = masses
             .iter()
             .map(|(t, m)| {
@@ -270,24 +330,35 @@ impl Query {
                 (t.clone(), if norm > 0.0 { w / norm } else { 0.0 })
             })
             .collect();
-        Query { masses, weights }
+        Query {
+            masses,
+            weights,
+            entities,
+        }
     }
 
     /// Cosine with a stored centroid, read in place: its `norm` was computed from the stored
     /// frequencies when it was written, so only the lines of terms the query shares are parsed
     /// (a few of a centroid's hundreds), each weighted with the query's fresh frequency.
     /// `None` when the centroid was written without frequencies (by an older version).
-    fn cosine_stored(&self, centroid: &str, norm: f64, df: &Frequencies, docs: i64) -> Option<f64> {
+    fn cosine_stored(
+        &self,
+        centroid: &str,
+        norm: f64,
+        df: &Frequencies,
+        docs: i64,
+    ) -> Option<Match> {
         let Some(first) = centroid.lines().next() else {
-            return Some(0.0);
+            return Some(Match::default());
         };
         if first.split('\t').count() < 3 {
             return None;
         }
         if norm <= 0.0 {
-            return Some(0.0);
+            return Some(Match::default());
         }
         let mut dot = 0.0;
+        let mut shared_entities = 0;
         for line in centroid.lines() {
             let Some((t, rest)) = line.split_once('\t') else {
                 continue;
@@ -302,14 +373,18 @@ impl Query {
                 continue;
             };
             dot += q * m * idf(df.get(t).copied().unwrap_or(d), docs);
+            shared_entities += usize::from(self.entities.contains(t));
         }
-        Some((dot / norm).min(1.0))
+        Some(Match {
+            cosine: (dot / norm).min(1.0),
+            entity_share: self.entity_share(shared_entities),
+        })
     }
 
     /// Cosine with decoded masses whose norm is `norm`.
-    fn cosine(&self, centroid: &Masses, norm: f64, df: &Frequencies, docs: i64) -> f64 {
+    fn cosine(&self, centroid: &Masses, norm: f64, df: &Frequencies, docs: i64) -> Match {
         if norm <= 0.0 {
-            return 0.0;
+            return Match::default();
         }
         let dot: f64 = self
             .weights
@@ -319,7 +394,19 @@ impl Query {
                 Some(w * m * idf(df.get(t).copied().unwrap_or(0), docs))
             })
             .sum();
-        (dot / norm).min(1.0)
+        Match {
+            cosine: (dot / norm).min(1.0),
+            entity_share: self.entity_share(
+                self.entities
+                    .iter()
+                    .filter(|e| centroid.contains_key(*e))
+                    .count(),
+            ),
+        }
+    }
+
+    fn entity_share(&self, shared: usize) -> f64 {
+        shared as f64 / self.entities.len().max(1) as f64
     }
 }
 
@@ -327,6 +414,7 @@ impl Query {
 struct Scored {
     terms: StoryTerms,
     score: f64,
+    entity_share: f64,
 }
 
 /// What grouping reads from an item's own words. It needs no store, so it can be worked out
@@ -392,7 +480,7 @@ fn relate_in_transaction(
     let mut masses = terms.masses.clone();
     let df = store.document_frequencies(masses.keys().map(String::as_str))?;
     boost_entities(&mut masses, &terms.entities, &df, docs);
-    let query = Query::new(masses, &df, docs);
+    let query = Query::new(masses, &terms.entities, &df, docs);
 
     let same_url = match &item.url {
         Some(url) => story_of_same_url(store, url, item.id)?,
@@ -404,11 +492,16 @@ fn relate_in_transaction(
     let group_window = reach.group_window;
     let competing = store.stories_within(item.published, group_window, COMPETING_COUNTED)?;
     let bar = merge_bar(competing);
-    let best_merge = scored
+    let candidates: Vec<MergeSignals> = scored
         .iter()
-        .filter(|s| s.score >= bar && within(item.published, &s.terms, group_window))
-        .max_by(|a, b| a.score.total_cmp(&b.score))
-        .map(|s| s.terms.story_id);
+        .filter(|s| within(item.published, &s.terms, group_window))
+        .map(|s| MergeSignals::of(s, item, &query, competing))
+        .collect();
+    let best_merge = candidates
+        .iter()
+        .filter(|c| c.cosine >= bar)
+        .max_by(|a, b| a.cosine.total_cmp(&b.cosine))
+        .map(|c| c.story_id);
 
     let (story_id, joined) = match same_url.or(best_merge) {
         Some(story) => {
@@ -435,6 +528,7 @@ fn relate_in_transaction(
         story_id,
         joined,
         related,
+        candidates,
     })
 }
 
@@ -515,8 +609,8 @@ fn score_candidates(
         } else {
             query.cosine_stored(&terms.terms, terms.norm, df, docs)
         };
-        let score = match stored {
-            Some(score) => score,
+        let found = match stored {
+            Some(found) => found,
             None => {
                 // Weighted at a much smaller store (or written before centroids kept their
                 // frequencies): weigh it again at today's.
@@ -529,7 +623,11 @@ fn score_candidates(
                 query.cosine(&masses, terms.norm, df, docs)
             }
         };
-        out.push(Scored { terms, score });
+        out.push(Scored {
+            terms,
+            score: found.cosine,
+            entity_share: found.entity_share,
+        });
     }
     Ok(out)
 }
@@ -754,15 +852,21 @@ mod tests {
     fn stored_centroid_scores_like_decoded_masses() {
         let m = item_masses("Quake hits Lima", "A strong quake hit Lima on Monday.");
         let df: Frequencies = m.keys().map(|t| (t.clone(), 3)).collect();
-        let query = Query::new(item_masses("Lima quake", "Quake in Lima."), &df, 100);
+        let (title, text) = ("Lima quake", "Quake in Lima and Cusco.");
+        let entities = entity_stems(title, text);
+        let query = Query::new(item_masses(title, text), &entities, &df, 100);
         let stored = query
             .cosine_stored(&encode_centroid(&m, &df), norm_of(&m, &df, 100), &df, 100)
-            .unwrap_or(-1.0);
+            .unwrap_or_default();
         let decoded = query.cosine(&m, norm_of(&m, &df, 100), &df, 100);
         assert!(
-            stored > 0.3 && (stored - decoded).abs() < 1e-3,
-            "{stored} vs {decoded}"
+            stored.cosine > 0.3 && (stored.cosine - decoded.cosine).abs() < 1e-3,
+            "{stored:?} vs {decoded:?}"
         );
+        // Lima is in the centroid, Cusco is not.
+        assert_eq!(query.entities.len(), 2, "{entities:?}");
+        assert_eq!(stored.entity_share, 0.5);
+        assert_eq!(decoded.entity_share, 0.5);
         // An older centroid without frequencies cannot be scored in place.
         assert_eq!(query.cosine_stored("quak\t1.5\n", 1.0, &df, 100), None);
     }

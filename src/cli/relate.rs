@@ -22,6 +22,11 @@ pub struct RelateArgs {
     /// Related ids per article.
     #[arg(long, default_value_t = 5)]
     pub k: usize,
+    /// Adds each article's grouping candidates and the signals weighed for each
+    /// ("candidates": [{"story","cosine","entity_share","story_items","gap_days","competing"}]),
+    /// the data a grouping model is fitted on.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// One input line's article.
@@ -79,6 +84,7 @@ pub fn run(args: &RelateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         start: Timestamp::now(),
         feeds: HashMap::new(),
         keys: HashMap::new(),
+        explain: args.explain,
     };
     jsonl::answer_lines(&args.input, out, |number, object| {
         batch.relate(object, number)
@@ -95,6 +101,7 @@ struct Batch {
     feeds: HashMap<String, FeedId>,
     /// Input id per stored item.
     keys: HashMap<ItemId, String>,
+    explain: bool,
 }
 
 impl Batch {
@@ -132,13 +139,32 @@ impl Batch {
         };
         let relation = self.relate_stored(item_id, &article, published)?;
         self.keys.insert(item_id, id);
-        Ok(Ok(serde_json::json!({
+        let mut line = serde_json::json!({
             "id": article.id,
             "story": relation.story_id.to_string(),
             "related": self.related_ids(&relation)?,
             // Each Related entry's cosine, rounded: what the relatedness floor is judged on.
             "scores": relation.related.iter().map(|l| (l.score * 1e3).round() / 1e3).collect::<Vec<_>>(),
-        })))
+        });
+        if self.explain {
+            line["candidates"] = relation
+                .candidates
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "story": c.story_id.to_string(),
+                        "cosine": c.cosine,
+                        "entity_share": c.entity_share,
+                        "story_items": c.story_items,
+                        "gap_days": c.gap_days,
+                        "entities": c.entities,
+                        "item_terms": c.item_terms,
+                        "competing": c.competing,
+                    })
+                })
+                .collect();
+        }
+        Ok(Ok(line))
     }
 
     /// The article's time: its own date, else its arrival (one minute per line).

@@ -389,3 +389,61 @@ fn extract_never_prints_a_page_s_control_characters() {
         assert!(text.contains("approved [2J]0;owneda plan"), "{text}");
     }
 }
+
+/// `--explain` lists, per article, the stories it could have joined with the signals weighed:
+/// a joined article's own story is among them and cleared the bar on its cosine; shares are
+/// shares; an article that opened a story had no candidate at the bar.
+#[test]
+fn relate_explain_lists_each_candidate_story_with_its_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, overlapping_articles(120)).unwrap();
+    let out = run(&["relate", "--input", input.to_str().unwrap(), "--explain"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    let mut seen = std::collections::HashSet::new();
+    let (mut joined, mut opened) = (0, 0);
+    for line in &lines {
+        let story = line["story"].as_str().unwrap();
+        let candidates = line["candidates"]
+            .as_array()
+            .expect("candidates with --explain");
+        let own = candidates.iter().find(|c| c["story"] == story);
+        for c in candidates {
+            let share = c["entity_share"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&share), "{c}");
+            assert!(c["story_items"].as_i64().unwrap() >= 1, "{c}");
+            assert!(
+                (0.0..=3.0).contains(&c["gap_days"].as_f64().unwrap()),
+                "{c}"
+            );
+            assert!(
+                c["item_terms"].as_u64().unwrap() >= c["entities"].as_u64().unwrap(),
+                "{c}"
+            );
+        }
+        if seen.insert(story.to_string()) {
+            opened += 1;
+            assert!(own.is_none(), "a new story was a candidate: {line}");
+        } else {
+            joined += 1;
+            let own = own.unwrap_or_else(|| panic!("joined story not among candidates: {line}"));
+            let best = candidates
+                .iter()
+                .map(|c| c["cosine"].as_f64().unwrap())
+                .fold(0.0, f64::max);
+            assert_eq!(own["cosine"].as_f64().unwrap(), best, "{line}");
+        }
+    }
+    assert!(
+        joined > 10 && opened > 10,
+        "joined {joined}, opened {opened}"
+    );
+    // Without the flag the lines stay as they were.
+    let plain = json_lines(&relate_output(&input));
+    assert!(plain.iter().all(|l| l.get("candidates").is_none()));
+}
