@@ -104,6 +104,9 @@ pub struct RelateSettings {
     pub group_window: Duration,
     pub related_window: Duration,
     pub max_related: usize,
+    /// Fill [`Relation::candidates`] (`newsdesk relate --explain`); the daemon has no use for
+    /// them, so it does not work them out.
+    pub explain: bool,
 }
 
 impl From<&RelatedConfig> for RelateSettings {
@@ -112,6 +115,7 @@ impl From<&RelatedConfig> for RelateSettings {
             group_window: c.group_window.get(),
             related_window: c.window.get(),
             max_related: c.max,
+            explain: false,
         }
     }
 }
@@ -130,7 +134,8 @@ pub struct Relation {
     /// True when the item joined an existing story (other coverage of the same event).
     pub joined: bool,
     pub related: Vec<RelatedLink>,
-    /// The stories the item could have joined, with what the decision weighed.
+    /// The stories the item could have joined, with what the decision weighed (only with
+    /// [`RelateSettings::explain`]).
     pub candidates: Vec<MergeSignals>,
 }
 
@@ -373,7 +378,9 @@ impl Query {
                 continue;
             };
             dot += q * m * idf(df.get(t).copied().unwrap_or(d), docs);
-            shared_entities += usize::from(self.entities.contains(t));
+            if !self.entities.is_empty() {
+                shared_entities += usize::from(self.entities.contains(t));
+            }
         }
         Some(Match {
             cosine: (dot / norm).min(1.0),
@@ -480,7 +487,14 @@ fn relate_in_transaction(
     let mut masses = terms.masses.clone();
     let df = store.document_frequencies(masses.keys().map(String::as_str))?;
     boost_entities(&mut masses, &terms.entities, &df, docs);
-    let query = Query::new(masses, &terms.entities, &df, docs);
+    // Without `explain` the entities are not looked at: no entity share is worked out.
+    let no_entities = HashSet::new();
+    let entities = if settings.explain {
+        &terms.entities
+    } else {
+        &no_entities
+    };
+    let query = Query::new(masses, entities, &df, docs);
 
     let same_url = match &item.url {
         Some(url) => story_of_same_url(store, url, item.id)?,
@@ -492,16 +506,22 @@ fn relate_in_transaction(
     let group_window = reach.group_window;
     let competing = store.stories_within(item.published, group_window, COMPETING_COUNTED)?;
     let bar = merge_bar(competing);
-    let candidates: Vec<MergeSignals> = scored
-        .iter()
-        .filter(|s| within(item.published, &s.terms, group_window))
-        .map(|s| MergeSignals::of(s, item, &query, competing))
-        .collect();
-    let best_merge = candidates
-        .iter()
-        .filter(|c| c.cosine >= bar)
-        .max_by(|a, b| a.cosine.total_cmp(&b.cosine))
-        .map(|c| c.story_id);
+    let joinable = || {
+        scored
+            .iter()
+            .filter(|s| within(item.published, &s.terms, group_window))
+    };
+    let best_merge = joinable()
+        .filter(|s| s.score >= bar)
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .map(|s| s.terms.story_id);
+    let candidates = if settings.explain {
+        joinable()
+            .map(|s| MergeSignals::of(s, item, &query, competing))
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let (story_id, joined) = match same_url.or(best_merge) {
         Some(story) => {

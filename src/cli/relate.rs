@@ -79,12 +79,12 @@ pub fn run(args: &RelateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         store: Store::open(&temp.0)?,
         settings: RelateSettings {
             max_related: args.k,
+            explain: args.explain,
             ..RelateSettings::default()
         },
         start: Timestamp::now(),
         feeds: HashMap::new(),
         keys: HashMap::new(),
-        explain: args.explain,
     };
     jsonl::answer_lines(&args.input, out, |number, object| {
         batch.relate(object, number)
@@ -101,7 +101,6 @@ struct Batch {
     feeds: HashMap<String, FeedId>,
     /// Input id per stored item.
     keys: HashMap<ItemId, String>,
-    explain: bool,
 }
 
 impl Batch {
@@ -146,7 +145,7 @@ impl Batch {
             // Each Related entry's cosine, rounded: what the relatedness floor is judged on.
             "scores": relation.related.iter().map(|l| (l.score * 1e3).round() / 1e3).collect::<Vec<_>>(),
         });
-        if self.explain {
+        if self.settings.explain {
             line["candidates"] = relation
                 .candidates
                 .iter()

@@ -226,6 +226,7 @@ fn every_runtime_setting_is_its_config_section() {
             group_window: mins(24 * 60),
             related_window: mins(30 * 24 * 60),
             max_related: 7,
+            explain: false,
         }
     );
     assert_eq!(
