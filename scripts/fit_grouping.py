@@ -12,7 +12,10 @@ cosine, entity_share, ln(story_items), gap_days, ln(1 + competing). Fit on `tune
 rule built from the weights is judged with score_related.py on `check`. Needs numpy and
 scikit-learn (the eval venv has both).
 """
-import collections, json, math, os, subprocess, sys, tempfile
+import collections, math, os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from story_sets import command_line, run_set
 
 FEATURES = ["cosine", "entity_share", "ln_story_items", "gap_days", "ln_1_competing"]
 
@@ -23,19 +26,7 @@ def features(c):
 
 
 def examples(eval_dir, name, part, cmd):
-    import score_related
-    from evalpart import keep
-    rows = [json.loads(l) for l in open(os.path.join(eval_dir, "related", name + ".jsonl")) if l.strip()]
-    rows = [r for r in rows if keep(part, r.get("topic_group") or r["story"])]
-    order = score_related.arrival(name, rows)
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
-        for r in order:
-            f.write(json.dumps({x: r.get(x) for x in ("id", "title", "text", "published", "source")}) + "\n")
-    try:
-        out = subprocess.run(cmd + ["--input", f.name, "--explain"], capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(f.name)
-    lines = {o["id"]: o for o in map(json.loads, out.splitlines()) if "id" in o}
+    order, lines = run_set(eval_dir, name, part, cmd, ["--explain"])
     members = collections.defaultdict(list)  # story key -> gold stories of its articles so far
     xs, ys = [], []
     for r in order:
@@ -50,13 +41,7 @@ def examples(eval_dir, name, part, cmd):
 
 
 def main():
-    argv = sys.argv[1:]
-    if "--" not in argv or not argv or argv[0].startswith("-"):
-        sys.exit(__doc__)
-    cut = argv.index("--")
-    opts, cmd = argv[:cut], argv[cut + 1:]
-    eval_dir = os.path.abspath(opts[0])
-    sys.path.insert(0, eval_dir)
+    eval_dir, opts, cmd = command_line(__doc__)
     part = opts[opts.index("--part") + 1] if "--part" in opts else "tune"
     sets = opts[opts.index("--sets") + 1].split(",") if "--sets" in opts else ["ecbplus", "allsides-dated"]
     from sklearn.linear_model import LogisticRegression

@@ -7,32 +7,17 @@ nor its sibling event), and the entries per list.
 usage: scripts/related_padding.py EVAL_DIR --part tune|check -- COMMAND [ARG...]
 e.g.   scripts/related_padding.py ../shared/eval --part check -- target/release/newsdesk relate
 """
-import json, os, subprocess, sys, tempfile
+import os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from story_sets import command_line, run_set
 
 
 def main():
-    argv = sys.argv[1:]
-    if "--" not in argv or not argv or argv[0].startswith("-"):
-        sys.exit(__doc__)
-    cut = argv.index("--")
-    opts, cmd = argv[:cut], argv[cut + 1:]
-    eval_dir = os.path.abspath(opts[0])
-    sys.path.insert(0, eval_dir)
-    from evalpart import keep, wanted
-    from score_related import arrival
+    eval_dir, opts, cmd = command_line(__doc__)
+    from evalpart import wanted
     part = wanted(opts)
-    path = os.path.join(eval_dir, "related", "ecbplus.jsonl")
-    rows = [json.loads(l) for l in open(path) if l.strip()]
-    rows = [r for r in rows if keep(part, r.get("topic_group") or r["story"])]
-    order = arrival("ecbplus", rows)
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
-        for r in order:
-            f.write(json.dumps({x: r.get(x) for x in ("id", "title", "text", "published", "source")}) + "\n")
-    try:
-        out = subprocess.run(cmd + ["--input", f.name], capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(f.name)
-    answers = {o["id"]: o for o in map(json.loads, out.splitlines()) if o.get("id") is not None}
+    order, answers = run_set(eval_dir, "ecbplus", part, cmd)
     meta = {r["id"]: r for r in order}
     lists = shown = other = 0
     for r in order:
