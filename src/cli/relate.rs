@@ -1,6 +1,7 @@
 //! `newsdesk relate --input FILE.jsonl`: the daemon's grouping and Related engine over a batch
 //! of articles in arrival order, on a temporary store. Input lines:
-//! `{"id","title","text","published"?,"source"?}`; output lines: `{"id","story","related","scores"}`.
+//! `{"id","title","text","published"?,"source"?}`; output lines: `{"id","story","related","scores"}`,
+//! and `"candidates"` with `--explain`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -22,9 +23,9 @@ pub struct RelateArgs {
     /// Related ids per article.
     #[arg(long, default_value_t = 5)]
     pub k: usize,
-    /// Adds each article's grouping candidates and the signals weighed for each
-    /// ("candidates": [{"story","cosine","entity_share","story_items","gap_days","competing"}]),
-    /// the data a grouping model is fitted on.
+    /// Adds each article's grouping candidates, the stories it could have joined, with their
+    /// signals ("candidates": [{"story","cosine","entity_share","story_items","gap_days",
+    /// "entities","item_terms","competing"}]): the data a grouping model is fitted on.
     #[arg(long)]
     pub explain: bool,
 }
