@@ -421,6 +421,8 @@ pub(crate) fn opt_ts(secs: Option<i64>) -> Option<Timestamp> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// A panic while one item of a group is written undoes that item's writes, the savepoints
     /// it left open included, and the group's other writes still commit.
     #[test]
@@ -445,8 +447,6 @@ mod tests {
         assert_eq!((df["before"], df["inside"], df["after"]), (1, 0, 1));
         assert_eq!(store.document_count().expect("count"), 2);
     }
-
-    use super::*;
 
     #[test]
     fn a_failed_commit_leaves_no_open_transaction() {
